@@ -1,0 +1,15 @@
+from .base import Attack
+
+
+class BIM(Attack):
+    """Basic Iterative Method (Kurakin et al., 2017), also called I-FGSM.
+
+    FGSM repeated ``steps`` times with step ``alpha``, clipped back into the
+    ε-ball after each step; no random start.
+
+    >>> x_adv = BIM(model, eps="8/255", steps=10)(x, y)
+    """
+    name = "bim"
+
+    def __init__(self, model, eps=8 / 255, steps=10, **kwargs):
+        super().__init__(model, eps, steps=steps, **kwargs)

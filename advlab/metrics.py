@@ -1,0 +1,112 @@
+"""Numbers the chapters report: accuracy under attack, success rates, and map similarity.
+
+Map metrics take maps of shape N×H×W (or H×W) and return one value per map.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import _validate
+
+
+@torch.inference_mode()
+def predict(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Predicted classes of ``x``, computed in eval mode in batches; the model's mode is restored."""
+    from .attacks.base import frozen_eval
+    _validate.images(x)
+    _validate.number(batch_size, "batch_size", 1, 1 << 20, integer=True)
+    with frozen_eval(model):
+        return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+
+
+def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
+    """Fraction of ``x`` classified as ``y``."""
+    y = _validate.labels(y, len(x))
+    return (predict(model, x, batch_size).cpu() == y.cpu()).float().mean().item()
+
+
+def robust_accuracy(model, attack, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
+    """Accuracy under ``attack`` (an advlab attack bound to ``model``)."""
+    y = _validate.labels(y, len(x))
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        correct += (predict(model, attack(xb, yb), batch_size).cpu() == yb.cpu()).sum().item()
+    return correct / len(x)
+
+
+def attack_success_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor,
+                        targeted: bool = False) -> float:
+    """Untargeted: fraction of *originally correct* images whose prediction changed
+    (NaN if none was correct). Targeted (``y`` = targets): fraction now predicted as ``y``."""
+    y = _validate.labels(y, len(x))
+    _validate.images(x_adv, "x_adv")
+    if x_adv.shape != x.shape:
+        raise ValueError(f"x_adv must have the shape of x {tuple(x.shape)}, got {tuple(x_adv.shape)}")
+    adv = predict(model, x_adv).cpu()
+    if targeted:
+        return (adv == y.cpu()).float().mean().item()
+    clean_ok = predict(model, x).cpu() == y.cpu()
+    if not clean_ok.any():
+        return float("nan")
+    return (adv[clean_ok] != y.cpu()[clean_ok]).float().mean().item()
+
+
+def _maps(a, name):
+    if not isinstance(a, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of maps (N×H×W or H×W), got {type(a).__name__}")
+    if a.dim() == 2:
+        a = a.unsqueeze(0)
+    if a.dim() != 3:
+        raise ValueError(f"{name} must have shape N×H×W or H×W, got {tuple(a.shape)}")
+    if not torch.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return a.float()
+
+
+def _pair(a, b):
+    a, b = _maps(a, "a"), _maps(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    return a, b
+
+
+def l1_distance(a, b, normalize: bool = True) -> torch.Tensor:
+    """Mean absolute difference per map; with ``normalize`` each map is first min-max scaled to [0, 1]."""
+    a, b = _pair(a, b)
+    if normalize:
+        from .interpret import normalize as _norm
+        a, b = _norm(a), _norm(b)
+    return (a - b).abs().flatten(1).mean(1)
+
+
+def topk_mask(a, k: int) -> torch.Tensor:
+    """Boolean mask of the ``k`` largest pixels of each map (ties broken by position)."""
+    a = _maps(a, "a")
+    _validate.number(k, "k", 1, a[0].numel(), integer=True)
+    flat = a.flatten(1)
+    idx = flat.topk(k, dim=1).indices
+    mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, idx, True)
+    return mask.view_as(a)
+
+
+def topk_iou(a, b, k: int) -> torch.Tensor:
+    """Intersection over union of the top-``k`` pixels of two maps (1: same pixels)."""
+    a, b = _pair(a, b)
+    ma, mb = topk_mask(a, k), topk_mask(b, k)
+    inter = (ma & mb).flatten(1).sum(1).float()
+    union = (ma | mb).flatten(1).sum(1).float()
+    return inter / union
+
+
+def kendall_tau(a, b) -> torch.Tensor:
+    """Kendall's rank correlation τ-b between the pixels of two maps, per map, in [-1, 1]."""
+    a, b = _pair(a, b)
+    out = []
+    for u, v in zip(a.flatten(1), b.flatten(1)):
+        du = torch.sign(u.unsqueeze(0) - u.unsqueeze(1))
+        dv = torch.sign(v.unsqueeze(0) - v.unsqueeze(1))
+        s = (du * dv).sum()
+        nu, nv = (du != 0).sum(), (dv != 0).sum()
+        out.append(s / torch.sqrt(nu.float() * nv.float()) if nu and nv else torch.tensor(float("nan")))
+    return torch.stack(out)

@@ -1,0 +1,34 @@
+"""The model zoo: small models trained here, with committed weights and a manifest.
+
+``advlab.zoo.load(name)`` is the one way to get a model: an eval-mode module
+taking images in [0, 1] and returning logits. Nothing is ever retrained
+silently: a missing or corrupt weight file raises :class:`WeightsError`
+naming the file and the command that rebuilds it.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import models as _models
+from .recipes import RECIPES
+from .store import WeightsError, entry, manifest, weight_file
+
+
+def names() -> list[str]:
+    """Names of the models in the manifest."""
+    return sorted(manifest())
+
+
+def load(name: str, device=None) -> torch.nn.Module:
+    """Load the zoo model ``name`` in eval mode on ``device`` (default CPU)."""
+    e = entry(name)
+    path = weight_file(name)
+    model = _models.build(e["architecture"], **e["arch_kwargs"])
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.eval()
+    model.zoo_name = name
+    model.dataset = e["dataset"]
+    return model.to(device) if device is not None else model
+
+
+__all__ = ["load", "names", "manifest", "entry", "RECIPES", "WeightsError", "weight_file"]

@@ -1,0 +1,36 @@
+"""Training recipes of the zoo: every named model, how it is trained, and how it is evaluated.
+
+A recipe is data, so the manifest records it verbatim and ``python -m
+advlab.zoo train NAME`` can rebuild any model from it.
+"""
+
+RECIPES = {
+    "mnist_cnn": {
+        "description": "Madry et al.'s MNIST CNN, standard training",
+        "arch": "madry_cnn", "arch_kwargs": {"pool": "max"},
+        "dataset": "mnist", "epochs": 3, "batch_size": 128, "seed": 0,
+        "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "schedule": "onecycle",
+        "label_smoothing": 0.0, "augment": None, "adversarial": None,
+        "robust_eval": {"attack": "pgd", "eps": 0.3, "steps": 40, "alpha": 0.01, "n": 1000},
+    },
+    "mnist_cnn_at": {
+        "description": "The same CNN, PGD adversarial training at L-inf eps = 0.3 (Madry et al. 2018), "
+                       "eps ramped linearly from 0 over the first 3 epochs",
+        "arch": "madry_cnn", "arch_kwargs": {"pool": "max"},
+        "dataset": "mnist", "epochs": 8, "batch_size": 128, "seed": 0,
+        "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "schedule": "onecycle",
+        "label_smoothing": 0.0, "augment": None,
+        "adversarial": {"attack": "pgd", "norm": "linf", "eps": 0.3, "steps": 7, "alpha": 0.1,
+                        "ramp_epochs": 3},
+        "robust_eval": {"attack": "pgd", "eps": 0.3, "steps": 40, "alpha": 0.01, "n": 1000},
+    },
+    "cifar_gap_cnn": {
+        "description": "VGG-style CNN (6 conv layers, BN, max pooling) with a global-average-pooling "
+                       "head, so CAM applies; standard training",
+        "arch": "gap_cnn", "arch_kwargs": {"pool": "max"},
+        "dataset": "cifar10", "epochs": 20, "batch_size": 128, "seed": 0,
+        "optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4, "schedule": "onecycle",
+        "label_smoothing": 0.1, "augment": "crop_flip", "adversarial": None,
+        "robust_eval": {"attack": "pgd", "eps": 8 / 255, "steps": 10, "alpha": 2 / 255, "n": 1000},
+    },
+}

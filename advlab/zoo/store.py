@@ -1,0 +1,82 @@
+"""Where the zoo's weights and manifest live, and how they are checked."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from .. import _validate, data, metrics
+
+ROOT = Path(__file__).parent
+WEIGHTS = ROOT / "weights"
+MANIFEST = ROOT / "manifest.json"
+
+
+class WeightsError(RuntimeError):
+    """A weight file is missing or does not match its manifest checksum."""
+
+
+def manifest() -> dict:
+    return json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+
+
+def checkpoint_path(name: str) -> Path:
+    return data.data_root() / "checkpoints" / f"{name}.ckpt"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def entry(name: str) -> dict:
+    m = manifest()
+    _validate.choice(name, "model name", sorted(m))
+    return m[name]
+
+
+def weight_file(name: str, check: bool = True) -> Path:
+    e = entry(name)
+    path = WEIGHTS / e["file"]
+    fix = f"rebuild it with `python -m advlab.zoo train {name}` (or restore it from git)"
+    if not path.is_file():
+        raise WeightsError(f"weight file {path} for model {name!r} is missing; {fix}")
+    if check and sha256(path) != e["sha256"]:
+        raise WeightsError(f"weight file {path} for model {name!r} is corrupt (sha256 differs from "
+                           f"the manifest); {fix}")
+    return path
+
+
+def robust_attack(model, spec: dict):
+    from .. import attacks
+    return attacks.make(spec["attack"], model, eps=spec["eps"], steps=spec["steps"], alpha=spec["alpha"])
+
+
+def evaluate(model, name: str, recipe: dict, test_set) -> dict:
+    """Clean accuracy on the full test set; robust accuracy on its first ``n`` images."""
+    spec = recipe["robust_eval"]
+    n = spec["n"]
+    atk = robust_attack(model, spec)
+    return {
+        "clean_accuracy": round(metrics.accuracy(model, test_set.x, test_set.y), 4),
+        "clean_eval": f"full {test_set.name} test set ({len(test_set)} images, {test_set.variant})",
+        "robust_accuracy": round(metrics.robust_accuracy(model, atk, test_set.x[:n], test_set.y[:n]), 4),
+        "robust_eval": (f"{spec['attack'].upper()}-{spec['steps']} L-inf eps={spec['eps']:.4g}, "
+                        f"step {spec['alpha']:.4g}, random start, first {n} test images"),
+    }
+
+
+def save(name: str, model: torch.nn.Module, entry: dict) -> Path:
+    WEIGHTS.mkdir(parents=True, exist_ok=True)
+    path = WEIGHTS / f"{name}.pt"
+    torch.save(model.state_dict(), path)
+    entry = dict(entry, file=path.name, sha256=sha256(path))
+    m = manifest()
+    m[name] = entry
+    MANIFEST.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    return path
