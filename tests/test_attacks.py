@@ -1,0 +1,133 @@
+"""Contract tests over every attack in the registry, under both threat models."""
+import itertools
+
+import pytest
+import torch
+
+import advlab as al
+from conftest import hook_count
+
+CASES = list(itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"], [False, True]))
+
+
+def _make(name, model, norm, targeted, **kw):
+    eps = 8 / 255 if norm == "linf" else 0.5
+    return al.attacks.make(name, model, eps=eps, norm=norm, targeted=targeted, steps=kw.pop("steps", 5), **kw), eps
+
+
+@pytest.mark.parametrize("name,norm,targeted", CASES)
+def test_contract(name, norm, targeted, tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    model = tiny_gap.train()  # the attack must restore the caller's mode
+    model.features[0].requires_grad_(True)
+    flags = [p.requires_grad for p in model.parameters()]
+    atk, eps = _make(name, model, norm, targeted, restarts=2)
+    x_adv = atk(x, y)
+    delta = (x_adv - x).flatten(1)
+    norms = delta.abs().amax(1) if norm == "linf" else delta.norm(dim=1)
+    assert (norms <= eps + 1e-6).all()
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and x_adv.device == x.device
+    assert not x_adv.requires_grad
+    assert model.training and all(m.training for m in model.modules())
+    assert [p.requires_grad for p in model.parameters()] == flags
+    assert all(p.grad is None for p in model.parameters())
+    assert hook_count(model) == 0
+    assert norms.max() > 0  # it moved
+    # same seed => same result; the generator is per call, so a second call repeats
+    assert torch.equal(atk(x, y), x_adv)
+
+
+@pytest.mark.parametrize("name", sorted(al.attacks.REGISTRY))
+def test_attack_increases_loss(name, tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    loss = torch.nn.functional.cross_entropy
+    x_adv = al.attacks.make(name, tiny_gap, eps=0.1, steps=5)(x, y)
+    with torch.no_grad():
+        assert loss(tiny_gap(x_adv), y) > loss(tiny_gap(x), y)
+
+
+def test_targeted_moves_toward_target(tiny_gap, tiny_batch):
+    x, _ = tiny_batch
+    target = torch.tensor([4, 4, 4, 4])
+    with torch.no_grad():
+        before = tiny_gap(x).log_softmax(1)[:, 4]
+    x_adv = al.attacks.PGD(tiny_gap, eps=0.2, steps=10, targeted=True)(x, target)
+    with torch.no_grad():
+        after = tiny_gap(x_adv).log_softmax(1)[:, 4]
+    assert (after > before).all()
+
+
+def test_fgsm_is_one_signed_gradient_step(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    xr = x.clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(tiny_gap(xr), y, reduction="sum").backward()
+    expected = (x + 0.03 * xr.grad.sign()).clamp(0, 1)
+    assert torch.allclose(al.attacks.FGSM(tiny_gap, eps=0.03)(x, y), expected)
+
+
+def test_different_seeds_differ(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    a = al.attacks.PGD(tiny_gap, eps=0.1, steps=1, seed=0)(x, y)
+    b = al.attacks.PGD(tiny_gap, eps=0.1, steps=1, seed=1)(x, y)
+    assert not torch.equal(a, b)
+
+
+def test_mim_momentum_changes_path(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    mim = al.attacks.MIM(tiny_gap, eps=0.1, steps=5)(x, y)
+    bim = al.attacks.BIM(tiny_gap, eps=0.1, steps=5, alpha=0.02)(x, y)
+    assert not torch.equal(mim, bim)
+
+
+def test_eps_parsing_and_zero(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    assert al.attacks.PGD(tiny_gap, eps="8/255").eps == pytest.approx(8 / 255)
+    assert torch.equal(al.attacks.PGD(tiny_gap, eps=0)(x, y), x)
+
+
+@pytest.mark.parametrize("kwargs,word", [
+    ({"eps": -0.1}, "eps"), ({"eps": 2.0}, "eps"), ({"eps": float("nan")}, "eps"),
+    ({"eps": "eight"}, "eps"), ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"),
+    ({"alpha": -1}, "alpha"), ({"norm": "l3"}, "norm"), ({"restarts": 0}, "restarts"),
+])
+def test_bad_arguments(kwargs, word, tiny_gap):
+    with pytest.raises(ValueError, match=word):
+        al.attacks.PGD(tiny_gap, **kwargs)
+
+
+def test_l2_eps_larger_than_the_cube_is_rejected(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    with pytest.raises(ValueError, match="eps"):
+        al.attacks.PGD(tiny_gap, eps=100.0, norm="l2")(x, y)
+
+
+@pytest.mark.parametrize("x,word", [
+    (torch.rand(3, 16, 16), "N×C×H×W"),
+    (torch.randint(0, 255, (2, 3, 16, 16)), "floating"),
+    (torch.rand(2, 3, 16, 16) * 255, r"\[0, 1\]"),
+    (torch.full((2, 3, 16, 16), float("nan")), "NaN"),
+    ([[0.0]], "torch.Tensor"),
+])
+def test_bad_images(x, word, tiny_gap):
+    with pytest.raises(ValueError, match=word):
+        al.attacks.FGSM(tiny_gap)(x, torch.zeros(len(x), dtype=torch.long) if hasattr(x, "__len__") else 0)
+
+
+@pytest.mark.parametrize("y,word", [
+    (torch.tensor([0, 1]), "shape"), (torch.tensor([0.0, 1, 2, 3]), "integer"),
+    (torch.tensor([0, 1, 2, 9]), "class index"), (torch.tensor([0, -1, 2, 3]), "class index"),
+])
+def test_bad_labels(y, word, tiny_gap, tiny_batch):
+    with pytest.raises(ValueError, match=word):
+        al.attacks.FGSM(tiny_gap)(tiny_batch[0], y)
+
+
+def test_unknown_attack(tiny_gap):
+    with pytest.raises(ValueError, match="pgd"):
+        al.attacks.make("deepfool", tiny_gap)
+
+
+def test_not_a_model():
+    with pytest.raises(ValueError, match="model"):
+        al.attacks.PGD("mnist_cnn")

@@ -1,0 +1,132 @@
+"""Contract tests over every interpreter, and checks of the hand-written CAMs against libraries."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import advlab as al
+from conftest import hook_count
+
+NAMES = sorted(al.interpret.REGISTRY)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract(name, tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    model = tiny_gap.train()
+    attr = al.interpret.make(name, model)
+    maps = attr(x, y)
+    assert maps.shape == (4, 16, 16)
+    assert torch.isfinite(maps).all() and not maps.requires_grad
+    assert model.training and hook_count(model) == 0
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+    assert torch.equal(attr(x, y), maps)  # deterministic (seeded where random)
+    assert torch.equal(attr.attribute(x, y), maps)
+    assert not torch.equal(x, torch.zeros_like(x))  # input untouched by requires_grad games
+    n = al.interpret.normalize(maps)
+    assert n.min() >= 0 and n.max() <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_target(name, tiny_gap, tiny_batch):
+    with pytest.raises(ValueError, match="target"):
+        al.interpret.make(name, tiny_gap)(tiny_batch[0], 7)
+
+
+def test_unknown_layer_and_method(tiny_gap):
+    with pytest.raises(ValueError, match="layer"):
+        al.interpret.GradCAM(tiny_gap, layer="conv5")
+    with pytest.raises(ValueError, match="interpreter"):
+        al.interpret.make("lime", tiny_gap)
+
+
+def test_cam_needs_a_gap_head():
+    model = al.models.MadryCNN()
+    with pytest.raises(ValueError, match="fc"):
+        al.interpret.CAM(model)
+
+
+def _upsample(m, size):
+    return F.interpolate(m, size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+def test_gradcam_matches_captum(tiny_gap, tiny_batch):
+    from captum.attr import LayerGradCam
+    x, y = tiny_batch
+    ours = al.interpret.GradCAM(tiny_gap)(x, y)
+    ref = LayerGradCam(tiny_gap, tiny_gap.features).attribute(x, target=y, relu_attributions=True)
+    assert torch.allclose(ours, _upsample(ref, x.shape[-2:]), atol=1e-6)
+
+
+def test_cam_is_gradcam_for_gap_models(tiny_gap, tiny_batch):
+    # with GAP + linear, dy_c/dA_k(i,j) = w_ck / (h·w): Grad-CAM = CAM / (h·w)
+    x, y = tiny_batch
+    cam = al.interpret.CAM(tiny_gap)(x, y)
+    grad = al.interpret.GradCAM(tiny_gap)(x, y)
+    assert torch.allclose(cam / 64, grad, atol=1e-6)
+
+
+def test_gradcam_plus_plus_weights_match_pytorch_grad_cam():
+    pgc = pytest.importorskip("pytorch_grad_cam")
+    # the weights are a pure function of (A, dy/dA); use O(1) values so the reference's
+    # 1e-6 stabiliser in the denominator is negligible
+    g = torch.Generator().manual_seed(0)
+    A = torch.rand(3, 6, 4, 4, generator=g) * 2
+    G = torch.randn(3, 6, 4, 4, generator=g)
+    model = al.models.GapCNN(widths=(6,), num_classes=3)
+    ours = al.interpret.GradCAMPlusPlus(model).weights(A, G, None, None)
+    ref = pgc.GradCAMPlusPlus(model=model, target_layers=[model.features]).get_cam_weights(
+        None, None, None, A.numpy(), G.numpy())
+    assert torch.allclose(ours, torch.from_numpy(ref).float(), rtol=1e-4, atol=1e-5)
+
+
+def test_scorecam_weights_match_pytorch_grad_cam(tiny_gap, tiny_batch):
+    pgc = pytest.importorskip("pytorch_grad_cam")
+    # pytorch-grad-cam softmaxes the channel scores; with log-softmax class scores as its
+    # target that is our per-channel class probability divided by its sum over channels
+    x, y = tiny_batch
+    score_cam = al.interpret.ScoreCAM(tiny_gap)
+    A, _, _ = score_cam.activations_and_grads(x.clone(), y)
+    ours = score_cam.weights(A, None, x, y)
+    ours = ours / ours.sum(1, keepdim=True)
+    targets = [lambda o, c=int(c): torch.log_softmax(o, -1)[c] for c in y]
+    ref_cam = pgc.ScoreCAM(model=tiny_gap, target_layers=[tiny_gap.features])
+    ref_cam.batch_size = 64
+    ref = torch.from_numpy(ref_cam.get_cam_weights(x, tiny_gap.features, targets, A.numpy(), None)).float()
+    # its masks are upsampled with align_corners=True, ours with False: close, not equal
+    assert torch.allclose(ours, ref, rtol=0.05, atol=1e-3)
+
+
+def test_saliency_is_the_input_gradient(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    xr = x.clone().requires_grad_(True)
+    tiny_gap(xr).gather(1, y.view(-1, 1)).sum().backward()
+    assert torch.allclose(al.interpret.Saliency(tiny_gap)(x, y), xr.grad.abs().amax(1))
+
+
+def test_integrated_gradients_completeness(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    maps = al.interpret.IntegratedGradients(tiny_gap, n_steps=300, reduce="sum")(x, y)
+    with torch.no_grad():
+        diff = tiny_gap(x).gather(1, y.view(-1, 1))[:, 0] - tiny_gap(torch.zeros_like(x)).gather(1, y.view(-1, 1))[:, 0]
+    assert torch.allclose(maps.sum((1, 2)), diff, atol=2e-2 * diff.abs().max().item())
+
+
+def test_smoothgrad_with_zero_noise_is_saliency(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    sg = al.interpret.SmoothGrad(tiny_gap, n_samples=3, sigma=0.0)(x, y)
+    assert torch.allclose(sg, al.interpret.Saliency(tiny_gap)(x, y), atol=1e-6)
+
+
+def test_smoothgrad_seed_matters_and_global_rng_untouched(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    state = torch.random.get_rng_state()
+    a = al.interpret.SmoothGrad(tiny_gap, n_samples=4, seed=0)(x, y)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    b = al.interpret.SmoothGrad(tiny_gap, n_samples=4, seed=1)(x, y)
+    assert not torch.equal(a, b)
+
+
+def test_normalize_rejects_bad_input():
+    with pytest.raises(ValueError, match="maps"):
+        al.interpret.normalize(torch.rand(2, 2, 2, 2))
+    assert torch.equal(al.interpret.normalize(torch.ones(3, 3)), torch.zeros(3, 3))

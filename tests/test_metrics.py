@@ -1,0 +1,85 @@
+"""Metrics on hand-made cases."""
+import math
+
+import pytest
+import torch
+
+import advlab as al
+
+
+class Fixed(torch.nn.Module):
+    """A 'model' predicting class = round(mean pixel * 9)."""
+    def forward(self, x):
+        c = (x.mean((1, 2, 3)) * 9).round().long()
+        return torch.nn.functional.one_hot(c, 10).float()
+
+
+def imgs(*levels):
+    return torch.stack([torch.full((1, 2, 2), v) for v in levels])
+
+
+def test_accuracy_and_predict():
+    x = imgs(0.0, 1 / 9, 1.0, 0.5)
+    assert al.metrics.predict(Fixed(), x).tolist() == [0, 1, 9, 4]
+    assert al.metrics.accuracy(Fixed(), x, torch.tensor([0, 1, 2, 3])) == 0.5
+
+
+def test_attack_success_rate_counts_only_clean_correct():
+    x = imgs(0.0, 1 / 9, 1.0)
+    x_adv = imgs(2 / 9, 1 / 9, 0.0)
+    y = torch.tensor([0, 1, 5])  # third is wrong before the attack: excluded
+    assert al.metrics.attack_success_rate(Fixed(), x, x_adv, y) == 0.5
+    assert al.metrics.attack_success_rate(Fixed(), x, x_adv, torch.tensor([2, 2, 0]), targeted=True) == pytest.approx(2 / 3)
+    assert math.isnan(al.metrics.attack_success_rate(Fixed(), x, x_adv, torch.tensor([5, 5, 5])))
+
+
+def test_robust_accuracy_uses_the_attack():
+    x = imgs(0.0, 1 / 9)
+    y = torch.tensor([0, 1])
+    shift = lambda xb, yb: (xb + 1 / 9).clamp(0, 1)  # moves every prediction up one class
+    assert al.metrics.robust_accuracy(Fixed(), shift, x, y) == 0.0
+    assert al.metrics.robust_accuracy(Fixed(), lambda xb, yb: xb, x, y) == 1.0
+
+
+def test_l1_distance():
+    a = torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    b = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    assert al.metrics.l1_distance(a, b).item() == pytest.approx(0.5)
+    assert al.metrics.l1_distance(a, 3 * a).item() == 0.0  # normalised: scale-free
+    assert al.metrics.l1_distance(a, 3 * a, normalize=False).item() == pytest.approx(0.5)
+
+
+def test_topk_iou():
+    a = torch.tensor([[[4.0, 3.0], [2.0, 1.0]]])
+    b = torch.tensor([[[4.0, 1.0], [3.0, 2.0]]])
+    assert al.metrics.topk_iou(a, a, 2).item() == 1.0
+    assert al.metrics.topk_iou(a, b, 2).item() == pytest.approx(1 / 3)  # {0,1} vs {0,2}
+    assert al.metrics.topk_iou(a, -a, 2).item() == 0.0
+    with pytest.raises(ValueError, match="k"):
+        al.metrics.topk_iou(a, b, 5)
+
+
+def test_kendall_tau_hand_cases_and_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    a = torch.arange(9.0).view(3, 3)
+    assert al.metrics.kendall_tau(a, a).item() == pytest.approx(1.0)
+    assert al.metrics.kendall_tau(a, -a).item() == pytest.approx(-1.0)
+    # one swapped pair among 3 elements: (3 - 2·1) / 3
+    assert al.metrics.kendall_tau(torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([[2.0, 1.0, 3.0]])).item() == pytest.approx(1 / 3)
+    g = torch.Generator().manual_seed(0)
+    u, v = torch.rand(2, 6, 6, generator=g), torch.rand(2, 6, 6, generator=g).round(decimals=1)  # with ties
+    ours = al.metrics.kendall_tau(u, v)
+    for i in range(2):
+        ref = scipy_stats.kendalltau(u[i].flatten().numpy(), v[i].flatten().numpy()).statistic
+        assert ours[i].item() == pytest.approx(ref, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn", [al.metrics.l1_distance, al.metrics.topk_iou, al.metrics.kendall_tau])
+def test_map_metrics_reject_bad_input(fn):
+    args = (3,) if fn is al.metrics.topk_iou else ()
+    with pytest.raises(ValueError, match="shape"):
+        fn(torch.rand(2, 3, 3), torch.rand(2, 4, 4), *args)
+    with pytest.raises(ValueError, match="NaN"):
+        fn(torch.full((3, 3), float("nan")), torch.rand(3, 3), *args)
+    with pytest.raises(ValueError, match="a must be a torch.Tensor"):
+        fn([[1.0]], torch.rand(1, 1), *((1,) if args else ()))

@@ -1,0 +1,74 @@
+"""The zoo: every manifest entry loads, checks its sha256, and performs as recorded."""
+import shutil
+
+import pytest
+import torch
+
+import advlab as al
+from advlab.zoo import store
+
+NAMES = al.zoo.names()
+TARGETS = {"mnist_cnn": 0.99, "mnist_cnn_at": 0.97, "cifar_gap_cnn": 0.85}
+
+
+def test_the_required_models_exist():
+    assert set(TARGETS) <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_load_and_manifest(name):
+    e = al.zoo.entry(name)
+    for key in ("architecture", "dataset", "dataset_variant", "recipe", "seed", "clean_accuracy",
+                "robust_accuracy", "train_seconds", "sha256", "hardware"):
+        assert key in e, key
+    model = al.zoo.load(name)
+    assert not model.training
+    s = al.data.subset(e["dataset"])
+    with torch.no_grad():
+        assert model(s.x[:2]).shape == (2, 10)
+    # the bundled subset is part of the full test set, so accuracy is close to the manifest's
+    acc = al.metrics.accuracy(model, s.x, s.y)
+    assert abs(acc - e["clean_accuracy"]) < 0.04, (acc, e["clean_accuracy"])
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_manifest_meets_targets(name):
+    assert al.zoo.entry(name)["clean_accuracy"] >= TARGETS[name]
+
+
+def test_adversarially_trained_meets_robust_target():
+    e = al.zoo.entry("mnist_cnn_at")
+    assert "PGD-40" in e["robust_eval"] and e["robust_accuracy"] >= 0.89
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="mnist_cnn"):
+        al.zoo.load("resnet50")
+
+
+def test_missing_and_corrupt_weights(tmp_path, monkeypatch):
+    name = "mnist_cnn"
+    monkeypatch.setattr(store, "WEIGHTS", tmp_path)
+    with pytest.raises(al.zoo.WeightsError, match=f"missing.*python -m advlab.zoo train {name}"):
+        al.zoo.load(name)
+    f = tmp_path / al.zoo.entry(name)["file"]
+    shutil.copy(store.ROOT / "weights" / f.name, f)
+    al.zoo.load(name)
+    with open(f, "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"\x00\x01\x02")
+    with pytest.raises(al.zoo.WeightsError, match=f"{f.name}.*corrupt.*python -m advlab.zoo train {name}"):
+        al.zoo.load(name)
+
+
+def test_cli_list_runs(capsys):
+    from advlab.zoo.__main__ import main
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(n in out for n in NAMES)
+
+
+def test_cli_verify_on_subsets(capsys):
+    from advlab.zoo.__main__ import main
+    assert main(["verify", "--subset"]) == 0
+    assert capsys.readouterr().out.count(" ok ") == len(NAMES)
