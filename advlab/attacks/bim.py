@@ -4,8 +4,8 @@ from .base import Attack
 class BIM(Attack):
     """Basic Iterative Method (Kurakin et al., 2017), also called I-FGSM.
 
-    FGSM repeated ``steps`` times with step ``alpha``, clipped back into the
-    ε-ball after each step; no random start.
+    FGSM repeated ``steps`` times with step ``alpha`` (default ε/steps, as in the
+    course's slides), clipped back into the ε-ball after each step; no random start.
 
     >>> x_adv = BIM(model, eps="8/255", steps=10)(x, y)
     """
@@ -13,3 +13,6 @@ class BIM(Attack):
 
     def __init__(self, model, eps=8 / 255, steps=10, **kwargs):
         super().__init__(model, eps, steps=steps, **kwargs)
+
+    def default_alpha(self):
+        return self.eps / self.steps

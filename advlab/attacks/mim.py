@@ -1,7 +1,7 @@
-from .base import Attack
+from .bim import BIM
 
 
-class MIM(Attack):
+class MIM(BIM):
     """Momentum Iterative Method (Dong et al., 2018).
 
     BIM whose step follows an accumulated gradient
@@ -14,6 +14,3 @@ class MIM(Attack):
 
     def __init__(self, model, eps=8 / 255, steps=10, momentum=1.0, **kwargs):
         super().__init__(model, eps, steps=steps, momentum=momentum, **kwargs)
-
-    def default_alpha(self):
-        return self.eps / self.steps

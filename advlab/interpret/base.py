@@ -28,7 +28,7 @@ class Interpreter:
             with torch.no_grad():
                 n_classes = self.model(x[:1]).shape[1]
             target = _validate.labels(target, x.shape[0], n_classes, name="target").to(x.device)
-            maps = self._attribute(x, target)
+            maps = self._attribute(x.detach().clone().requires_grad_(True), target)
         return maps.detach()
 
     __call__ = attribute

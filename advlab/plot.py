@@ -1,0 +1,52 @@
+"""Plotting helpers shared by chapters and widgets (computing stays elsewhere)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def to_hwc(img: torch.Tensor) -> np.ndarray:
+    """One C×H×W image tensor in [0, 1] to an H×W(×3) numpy array for ``imshow``."""
+    a = img.detach().cpu().float()
+    if a.dim() != 3:
+        raise ValueError(f"img must be C×H×W, got {tuple(a.shape)}")
+    a = a.permute(1, 2, 0).numpy()
+    return a[..., 0] if a.shape[2] == 1 else a
+
+
+def image_kwargs(img: torch.Tensor) -> dict:
+    return {"cmap": "gray", "vmin": 0, "vmax": 1} if img.shape[0] == 1 else {}
+
+
+def amplify(delta: torch.Tensor) -> tuple[np.ndarray, float]:
+    """Show a perturbation: 0.5 + delta·scale, with scale so the largest |delta| reaches the edge."""
+    m = float(delta.abs().max())
+    scale = 0.5 / m if m > 0 else 1.0
+    return to_hwc((0.5 + delta * scale).clamp(0, 1)), scale
+
+
+def show_images(images, titles=None, ncols=None, size=1.8, suptitle=None):
+    """A row (or grid) of images with titles; returns the figure."""
+    import matplotlib.pyplot as plt
+    n = len(images)
+    ncols = ncols or n
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(to_hwc(images[i]), **image_kwargs(images[i]))
+            if titles:
+                ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def overlay(ax, img: torch.Tensor, heat, alpha=0.5):
+    """Draw ``img`` with a heat map on top; returns the heat-map artist (for ``set_data``)."""
+    ax.imshow(to_hwc(img), **image_kwargs(img))
+    art = ax.imshow(np.asarray(heat), cmap="jet", alpha=alpha, vmin=0, vmax=1)
+    ax.axis("off")
+    return art

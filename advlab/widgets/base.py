@@ -1,0 +1,128 @@
+"""Panels: controls as attributes, rendering as a pure function of their values.
+
+A panel builds its matplotlib figure once (Agg canvas, not a GUI backend) and
+afterwards only calls ``set_data``/``set_text`` on the existing artists, draws,
+and hands the PNG to an ``ipywidgets.Image``. So it works in JupyterLab
+without extra extensions, in the static HTML of the book, and in tests with no
+browser: set ``panel.eps.value = ...`` and read ``panel.state``.
+
+Bad values never raise out of a callback: the panel shows the message instead
+(``panel.message.value``) and keeps the last good picture.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def in_book() -> bool:
+    """True while the book is being built (``scripts/book.sh`` sets ``ADVLAB_BOOK=1``)."""
+    return os.environ.get("ADVLAB_BOOK", "") not in ("", "0")
+
+
+class Panel:
+    """Base of all panels. Subclasses define ``controls()``, ``compute(**params)`` and ``draw(state)``."""
+
+    def __init__(self):
+        import ipywidgets as W
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        self.state = None
+        self.message = W.HTML(value="")
+        self.image = W.Image(format="png")
+        self.fig = self.build_figure()
+        FigureCanvasAgg(self.fig)
+        self._controls = self.controls()
+        for c in self._controls:
+            c.observe(lambda _change: self.update(), names="value")
+        self.update()
+
+    # -- to override -----------------------------------------------------
+    def controls(self) -> list:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def params(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compute(self, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def build_figure(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def draw(self, state) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------
+    def update(self) -> bool:
+        """Recompute and redraw from the controls; on a bad value show the message. Returns success."""
+        try:
+            state = self.compute(**self.params())
+        except ValueError as err:
+            self.message.value = f"<span style='color:#b00020'>⚠ {err}</span>"
+            return False
+        except Exception as err:  # a UI callback must not hand the kernel a traceback
+            log.exception("panel update failed")
+            self.message.value = f"<span style='color:#b00020'>⚠ {type(err).__name__}: {err}</span>"
+            return False
+        self.state = state
+        self.draw(state)
+        self.image.value = self.png()
+        self.message.value = ""
+        return True
+
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.canvas.draw()
+        self.fig.savefig(buf, format="png", dpi=self.fig.dpi)
+        return buf.getvalue()
+
+    def widget(self):
+        import ipywidgets as W
+        return W.VBox([W.HBox(self._controls[:3]), W.HBox(self._controls[3:]), self.message, self.image])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget())
+
+    def static(self, control, values, fmt=str):
+        """The static twin: precompute one frame per value of ``control`` and return a
+        matplotlib ``to_jshtml`` frame slider (HTML) that works without a kernel."""
+        from IPython.display import HTML
+        from matplotlib.animation import FuncAnimation
+        values = list(values)
+        old = control.value
+        states = []
+        try:
+            for v in values:
+                control.value = v
+                if not self.update():
+                    raise ValueError(f"cannot precompute the frame for {v!r}: {self.message.value}")
+                states.append(self.state)
+        finally:
+            control.value = old
+        self.draw(states[0])
+        anim = FuncAnimation(self.fig, lambda i: self.draw(states[i]), frames=len(states), interval=600)
+        html = anim.to_jshtml(default_mode="once")
+        self.draw(self.state)
+        return HTML(html)
+
+
+def show(panel, control, values):
+    """Show ``panel`` the right way for where it runs.
+
+    In JupyterLab: the live widget. In the book build (``ADVLAB_BOOK=1``): the
+    static twin (a frame slider over ``values`` of ``control``) followed by the
+    live widget collapsed in an accordion, since without a kernel it cannot react.
+    """
+    import ipywidgets as W
+    from IPython.display import display
+    if not in_book():
+        display(panel.widget())
+        return
+    display(panel.static(control, values))
+    acc = W.Accordion(children=[panel.widget()], selected_index=None)
+    acc.set_title(0, "Live version (runs in JupyterLab with a kernel)")
+    display(acc)

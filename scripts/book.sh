@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up (idempotent) and build the executed book into _build/html (offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export MPLBACKEND=Agg ADVLAB_BOOK=1
+start=$(date +%s)
+.venv/bin/jupyter-book build . -W -n --keep-going
+echo "book: built in $(( $(date +%s) - start )) s; open $(pwd)/_build/html/index.html"
