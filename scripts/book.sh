@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export MPLBACKEND=Agg ADVLAB_BOOK=1
+export ADVLAB_BOOK=1
 start=$(date +%s)
 .venv/bin/jupyter-book build . -W -n --keep-going
 echo "book: built in $(( $(date +%s) - start )) s; open $(pwd)/_build/html/index.html"

@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Offline dataset copies (used by the data tests when present); the book and tests need none.
 if [ -z "${ADVLAB_DATASETS:-}" ] && [ -d ../shared/datasets ]; then export ADVLAB_DATASETS="$(cd ../shared/datasets && pwd)"; fi
-export MPLBACKEND=Agg
 extra=()
 [ "${ADVLAB_NO_BROWSER:-0}" = 1 ] && extra+=(-m "not browser")
 exec .venv/bin/python -m pytest tests notebooks --nbmake --nbmake-timeout=600 "${extra[@]}" "$@"

@@ -1,0 +1,116 @@
+"""AttackExplorer driven without a browser: set controls, read the rendered state."""
+import pytest
+import torch
+
+import advlab as al
+
+
+@pytest.fixture
+def panel(tiny_gap):
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(3, 3, 16, 16, generator=g)
+    y = torch.tensor([0, 1, 2])
+    return al.widgets.AttackExplorer(tiny_gap, x, y, classes=list("abcde"), attack="pgd",
+                                     interpreter="gradcam", steps=3)
+
+
+def test_initial_render(panel):
+    s = panel.state
+    assert s is not None and panel.message.value == ""
+    assert panel.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert s.linf <= panel.eps.value + 1e-6
+    assert s.probs.sum().item() == pytest.approx(1, abs=1e-5)
+
+
+def test_eps_slider_changes_perturbation_and_prediction(panel, tiny_gap):
+    panel.eps.value = 0
+    assert panel.state.linf == 0 and panel.state.pred_adv == panel.state.pred
+    png0 = panel.image.value
+    panel.eps.value = 16 / 255
+    s = panel.state
+    assert 0 < s.linf <= 16 / 255 + 1e-6
+    assert panel.eps_text.value == "16/255"
+    assert panel.image.value != png0
+    with torch.no_grad():
+        assert s.pred_adv == int(tiny_gap(s.x_adv[None]).argmax())
+
+
+@pytest.mark.parametrize("control,value", [("index", 2), ("attack", "mim"), ("steps", 5),
+                                           ("interpreter", "saliency"), ("target", 4)])
+def test_each_control_rerenders(panel, control, value):
+    before = panel.state
+    getattr(panel, control).value = value
+    s = panel.state
+    assert s is not before and panel.message.value == ""
+    if control == "index":
+        assert torch.equal(s.x, panel.images[2])
+    if control == "attack":
+        assert s.title.startswith("MIM")
+    if control == "steps":
+        assert "5 steps" in s.title
+    if control == "interpreter":
+        assert s.interpreter == "saliency" and not torch.equal(s.map_clean, before.map_clean)
+    if control == "target":
+        assert "target e" in s.title
+
+
+def test_typed_eps(panel):
+    panel.eps_text.value = "4/255"
+    assert panel.state.eps == pytest.approx(4 / 255) and panel.message.value == ""
+
+
+@pytest.mark.parametrize("control,value,word", [("target", 9, "target class 9 does not exist"),
+                                                ("target", -5, "does not exist"),
+                                                ("eps_text", "abc", "ε must be a number"),
+                                                ("eps_text", "0.9", "outside")])
+def test_bad_values_show_a_message(panel, control, value, word):
+    good = panel.state
+    getattr(panel, control).value = value
+    assert word in panel.message.value
+    assert panel.state is good  # last good picture kept
+    panel.target.value = -1
+    panel.eps_text.value = "2/255"
+    assert panel.message.value == ""
+
+
+def test_repeated_settings_use_the_cache(panel, monkeypatch):
+    panel.eps.value = 4 / 255
+    panel.eps.value = 8 / 255
+    calls = []
+    orig = al.attacks.make
+    monkeypatch.setattr(al.attacks, "make", lambda *a, **k: calls.append(a) or orig(*a, **k))
+    panel.eps.value = 4 / 255
+    assert calls == []
+
+
+def test_static_twin_has_one_frame_per_value(panel):
+    html = panel.static(panel.eps, [0, 4 / 255, 8 / 255]).data
+    assert html.count("data:image/png;base64") == 3 and "<input" in html
+    assert panel.eps.value == pytest.approx(8 / 255)  # control restored
+
+
+def test_static_twin_refuses_bad_values(panel):
+    with pytest.raises(ValueError, match="frame"):
+        panel.static(panel.target, [0, 7])
+
+
+def test_bad_constructor_arguments(tiny_gap):
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(ValueError, match="classes"):
+        al.widgets.AttackExplorer(tiny_gap, x, torch.tensor([0, 1]), classes=["a"])
+    with pytest.raises(ValueError, match="interpreter"):
+        al.widgets.AttackExplorer(tiny_gap, x, torch.tensor([0, 1]), interpreter="lime")
+    with pytest.raises(ValueError, match="images"):
+        al.widgets.AttackExplorer(tiny_gap, x * 3, torch.tensor([0, 1]))
+
+
+def test_show_decides_by_context(panel, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(type(obj).__name__))
+    monkeypatch.delenv("ADVLAB_BOOK", raising=False)
+    al.widgets.show(panel, panel.eps, [0, 2 / 255])
+    assert shown == ["VBox"]
+    shown.clear()
+    monkeypatch.setenv("ADVLAB_BOOK", "1")
+    al.widgets.show(panel, panel.eps, [0, 2 / 255])
+    assert shown == ["HTML", "Accordion"]
