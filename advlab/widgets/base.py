@@ -12,6 +12,7 @@ Bad values never raise out of a callback: the panel shows the message instead
 from __future__ import annotations
 
 import io
+import re
 import logging
 import os
 
@@ -106,6 +107,9 @@ class Panel:
         self.draw(states[0])
         anim = FuncAnimation(self.fig, lambda i: self.draw(states[i]), frames=len(states), interval=600)
         html = anim.to_jshtml(default_mode="once")
+        # matplotlib links Font Awesome 4 from a CDN for the player's icons; the book must not
+        # request anything off its host, and its theme already provides Font Awesome.
+        html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
         self.draw(self.state)
         return HTML(html)
 

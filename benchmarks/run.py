@@ -1,0 +1,222 @@
+"""Benchmarks: advlab against its peers and the compute limit, slider latency, static twins.
+
+    .venv/bin/python benchmarks/run.py [--repeats 3] [--book]
+
+Every time is the median of ``--repeats`` runs taken in this one process, and every figure is
+reported as a ratio as well, with the machine (cores, torch threads) recorded. Writes
+``benchmarks/report.md`` and ``benchmarks/report.json``. ``--book`` also times a clean executed
+build of the book (peak memory of the build's processes included).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import advlab as al
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def compute_limit(model, x, y, steps):
+    """steps × (one forward + backward w.r.t. the input only) of this batch."""
+    with al.attacks.frozen_eval(model):
+        for _ in range(steps):
+            xr = x.detach().clone().requires_grad_(True)
+            torch.autograd.grad(F.cross_entropy(model(xr), y, reduction="sum"), xr)
+
+
+def bench_attacks(repeats):
+    import torchattacks
+    from captum.robust import PGD as CaptumPGD
+    rows = []
+    for name, steps, eps, alpha in (("mnist_cnn", 40, 0.3, 0.01), ("cifar_gap_cnn", 10, 8 / 255, 2 / 255)):
+        model = al.zoo.load(name)
+        data = al.data.subset(model.dataset)
+        for batch in (256, 1):
+            x, y = data.x[:batch], data.y[:batch]
+            ours = al.attacks.PGD(model, eps=eps, steps=steps, alpha=alpha)
+            ta = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=True)
+            cap = CaptumPGD(model, lower_bound=0.0, upper_bound=1.0)
+            run_cap = lambda: cap.perturb(x, radius=eps, step_size=alpha, step_num=steps, target=y, random_start=True)
+            t = {"limit": median_time(lambda: compute_limit(model, x, y, steps), repeats),
+                 "advlab": median_time(lambda: ours(x, y), repeats),
+                 "torchattacks": median_time(lambda: ta(x, y), repeats),
+                 "captum.robust": median_time(run_cap, repeats)}
+            acc = {}
+            if batch > 1:
+                torch.manual_seed(0)
+                acc = {"advlab": al.metrics.accuracy(model, ours(x, y), y),
+                       "torchattacks": al.metrics.accuracy(model, ta(x, y), y),
+                       "captum.robust": al.metrics.accuracy(model, run_cap(), y)}
+            rows.append({"model": name, "steps": steps, "batch": batch, "seconds": t, "accuracy": acc})
+    return rows
+
+
+def bench_interpreters(repeats):
+    from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
+    model = al.zoo.load("cifar_gap_cnn")
+    d = al.data.subset("cifar10", 64)
+    x, y = d.x, d.y
+    ours = {"smoothgrad (n=25)": al.interpret.SmoothGrad(model, n_samples=25),
+            "integrated gradients (50 steps)": al.interpret.IntegratedGradients(model, n_steps=50),
+            "grad-cam": al.interpret.GradCAM(model), "score-cam": al.interpret.ScoreCAM(model)}
+
+    def ref_sg():
+        xr = x.clone().requires_grad_(True)
+        NoiseTunnel(Saliency(model)).attribute(xr, nt_type="smoothgrad", nt_samples=25, stdevs=0.15,
+                                               nt_samples_batch_size=25, target=y, abs=False)
+
+    def ref_ig():
+        IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=y, n_steps=50)
+
+    def ref_gc():
+        a = LayerGradCam(model, model.features).attribute(x.clone().requires_grad_(True), target=y)
+        LayerAttribution.interpolate(a, x.shape[-2:], interpolate_mode="bilinear")
+
+    def ref_sc():
+        import pytorch_grad_cam as pgc
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+        with pgc.ScoreCAM(model=model, target_layers=[model.features]) as cam:
+            cam.batch_size = 256
+            cam(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in y])
+
+    refs = {"smoothgrad (n=25)": ("captum NoiseTunnel(Saliency)", ref_sg),
+            "integrated gradients (50 steps)": ("captum IntegratedGradients", ref_ig),
+            "grad-cam": ("captum LayerGradCam + interpolate", ref_gc),
+            "score-cam": ("pytorch-grad-cam ScoreCAM", ref_sc)}
+    rows = []
+    with al.attacks.frozen_eval(model):
+        for k, attr in ours.items():
+            ref_name, ref = refs[k]
+            t_ours = median_time(lambda: attr(x, y), repeats)
+            t_ref = median_time(ref, repeats)
+            rows.append({"method": k, "reference": ref_name, "advlab_s": t_ours, "reference_s": t_ref,
+                         "ms_per_image": 1000 * t_ours / len(x)})
+    return rows
+
+
+def bench_slider(n_changes=30):
+    import io
+    rows = []
+    for name, attack, interp, values in (
+            ("mnist_cnn", "pgd", "saliency", [round(0.01 * i, 2) for i in range(1, 31)]),
+            ("cifar_gap_cnn", "pgd", "gradcam", [i / 255 for i in range(1, 31)])):
+        model = al.zoo.load(name)
+        d = al.data.subset(model.dataset, 8)
+        panel = al.widgets.AttackExplorer(model, d.x, d.y, attack=attack, interpreter=interp, steps=10)
+        lat, parts = [], {"compute": [], "draw": []}
+        for v in values[:n_changes]:
+            t0 = time.perf_counter()
+            panel.eps.value = v  # compute + set_data + canvas draw + PNG, synchronously
+            lat.append(time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            panel.compute(**panel.params())  # cached now: the same parameters again
+            t2 = time.perf_counter()
+            panel.draw(panel.state); panel.png()
+            parts["draw"].append(time.perf_counter() - t2)
+        lat.sort()
+        rows.append({"panel": f"AttackExplorer ({name}, PGD-10, {interp})", "changes": len(lat),
+                     "p50_ms": 1000 * lat[len(lat) // 2], "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
+                     "draw_ms": 1000 * statistics.median(parts["draw"])})
+        t = time.perf_counter()
+        html = panel.static(panel.eps, values[::4]).data
+        rows[-1]["static_frames"] = len(values[::4])
+        rows[-1]["static_s"] = time.perf_counter() - t
+        rows[-1]["static_kb"] = len(html.encode()) / 1024
+    return rows
+
+
+def bench_book():
+    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    env = dict(os.environ, ADVLAB_BOOK="1")
+    t = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n",
+                           "--keep-going"], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    chapters = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if "Executed notebook in" in line:
+            path, _, rest = line.partition(": Executed notebook in ")
+            chapters[Path(path).name] = float(rest.split()[0])
+    pages = {p.relative_to(ROOT / "_build/html").as_posix(): p.stat().st_size / 1e6
+             for p in (ROOT / "_build/html").rglob("*.html")}
+    return {"ok": proc.returncode == 0, "wall_s": wall, "peak_rss_mb": peak, "chapters_s": chapters,
+            "largest_page_mb": max(pages.values()) if pages else None}
+
+
+def report(res):
+    m = res["machine"]
+    out = [f"# advlab benchmarks\n", f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} with "
+           f"{m['threads']} threads; medians of {m['repeats']} runs in one process.\n", "## Attacks (PGD, L∞)\n",
+           "| model | steps | batch | limit s | advlab s | torchattacks s | captum.robust s | advlab / limit | advlab / torchattacks | advlab / fastest peer | accuracy advlab / ta / captum |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in res["attacks"]:
+        s, a = r["seconds"], r["accuracy"]
+        fastest = min(s["torchattacks"], s["captum.robust"])
+        acc = " / ".join(f"{100 * a[k]:.1f}" for k in ("advlab", "torchattacks", "captum.robust")) if a else "–"
+        out.append(f"| {r['model']} | {r['steps']} | {r['batch']} | {s['limit']:.3f} | {s['advlab']:.3f} | "
+                   f"{s['torchattacks']:.3f} | {s['captum.robust']:.3f} | {s['advlab'] / s['limit']:.2f}× | "
+                   f"{s['advlab'] / s['torchattacks']:.2f}× | {s['advlab'] / fastest:.2f}× | {acc} |")
+    out += ["\nGoals: advlab ≤ 0.75× torchattacks on the CIFAR-10 CNN at batch 256; ≤ 1.0× the fastest peer everywhere.\n",
+            "## Interpreters (64 CIFAR-10 images)\n", "| method | reference | advlab s | reference s | ratio | ms / image |", "|---|---|---|---|---|---|"]
+    for r in res["interpreters"]:
+        out.append(f"| {r['method']} | {r['reference']} | {r['advlab_s']:.3f} | {r['reference_s']:.3f} | "
+                   f"{r['advlab_s'] / r['reference_s']:.2f}× | {r['ms_per_image']:.1f} |")
+    out += ["\nGoal: ratio ≤ 1.05× (advlab adds no overhead).\n", "## Slider latency (value change → figure drawn and encoded)\n",
+            "| panel | changes | p50 ms | p95 ms | draw + PNG ms | static frames | precompute s | static twin KB |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in res["slider"]:
+        out.append(f"| {r['panel']} | {r['changes']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['draw_ms']:.0f} | "
+                   f"{r['static_frames']} | {r['static_s']:.1f} | {r['static_kb']:.0f} |")
+    out.append("\nGoal: p95 ≤ 100 ms.\n")
+    if res.get("book"):
+        b = res["book"]
+        out += ["## Book build (clean, executed)\n", f"- status: {'ok' if b['ok'] else 'FAILED'}; wall {b['wall_s']:.0f} s; "
+                f"peak RSS of a build process {b['peak_rss_mb']:.0f} MB; largest page {b['largest_page_mb']:.2f} MB"]
+        out += [f"- {k}: executed in {v:.0f} s" for k, v in b["chapters_s"].items()]
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--book", action="store_true", help="also time a clean executed book build")
+    args = p.parse_args(argv)
+    res = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                       "threads": torch.get_num_threads(), "torch": torch.__version__, "repeats": args.repeats}}
+    torch.manual_seed(0)
+    res["attacks"] = bench_attacks(args.repeats)
+    res["interpreters"] = bench_interpreters(args.repeats)
+    res["slider"] = bench_slider()
+    if args.book:
+        res["book"] = bench_book()
+    (ROOT / "benchmarks" / "report.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = report(res)
+    (ROOT / "benchmarks" / "report.md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
