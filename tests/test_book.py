@@ -100,6 +100,7 @@ def _open(browser, url):
             problems.append(f"off-host request: {req.url}")
     page.on("request", check_request)
     page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     page.goto(url, wait_until="networkidle")
     return page, problems
 
