@@ -163,16 +163,25 @@ class AttackExplorer(Panel):
         heat = np.zeros(self.images.shape[-2:])
         self.art_map_clean = axes[1, 0].imshow(heat, cmap="inferno", vmin=0, vmax=1)
         self.art_map_adv = axes[1, 2].imshow(heat, cmap="inferno", vmin=0, vmax=1)
+        for ax in axes.flat:
+            ax.set_title(" ", fontsize=8)
         for ax in (*axes[0], axes[1, 0], axes[1, 2]):
             ax.set_xticks([]); ax.set_yticks([])
         bars = axes[1, 1]
-        self.bars_clean = bars.barh(np.arange(5) + 0.2, np.zeros(5), height=0.4, color="#4c72b0", label="clean")
-        self.bars_adv = bars.barh(np.arange(5) - 0.2, np.zeros(5), height=0.4, color="#dd8452", label="adversarial")
-        bars.set_xlim(0, 1); bars.set_yticks(np.arange(5)); bars.invert_yaxis()
+        rows = np.arange(5)
+        self.bars_clean = bars.barh(rows - 0.2, np.zeros(5), height=0.4, color="#4c72b0", label="clean")
+        self.bars_adv = bars.barh(rows + 0.2, np.zeros(5), height=0.4, color="#dd8452", label="adversarial")
+        self.bar_labels = [bars.text(-0.03, r, "", transform=bars.get_yaxis_transform(), ha="right",
+                                     va="center", fontsize=7) for r in rows]
+        bars.set_xlim(0, 1); bars.set_ylim(4.7, -0.7); bars.set_yticks([])
         bars.tick_params(labelsize=7); bars.legend(fontsize=6, loc="lower right")
         bars.set_title("top-5 classes on the clean image", fontsize=8)
-        self.suptitle = fig.suptitle("", fontsize=9)
+        self.suptitle = fig.suptitle(" ", fontsize=9)
         fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.04, wspace=0.35, hspace=0.35)
+        # what changes between frames: only these are redrawn on a slider move
+        self.dynamic = [self.art_clean, self.art_delta, self.art_adv, self.art_map_clean, self.art_map_adv,
+                        *[axes.flat[i].title for i in (0, 1, 2, 3, 5)], *self.bars_clean, *self.bars_adv,
+                        *self.bar_labels, self.suptitle]
         return fig
 
     def draw(self, s: AttackState):
@@ -183,16 +192,17 @@ class AttackExplorer(Panel):
         self.art_adv.set_data(to_hwc(s.x_adv))
         self.art_map_clean.set_data(s.map_clean.numpy())
         self.art_map_adv.set_data(s.map_adv.numpy())
-        self.ax[0, 0].set_title(f"clean: {c[s.pred]} ({s.probs[s.pred]:.0%})\ntrue: {c[s.label]}", fontsize=8)
-        self.ax[0, 1].set_title(f"perturbation ×{scale:.1f}\n‖δ‖∞={s.linf:.3f}, ‖δ‖₂={s.l2:.2f}", fontsize=8)
-        self.ax[0, 2].set_title(f"adversarial: {c[s.pred_adv]} ({s.probs_adv[s.pred_adv]:.0%})", fontsize=8)
-        self.ax[1, 0].set_title(f"{s.interpreter}: clean", fontsize=8)
-        self.ax[1, 2].set_title(f"{s.interpreter}: adversarial", fontsize=8)
-        top = torch.topk(s.probs, 5).indices.tolist()
-        for i, k in enumerate(top):
-            self.bars_clean[i].set_width(float(s.probs[k]))
-            self.bars_adv[i].set_width(float(s.probs_adv[k]))
-        self.ax[1, 1].set_yticklabels([c[k] for k in top])
+        self.ax[0, 0].title.set_text(f"clean: {c[s.pred]} ({s.probs[s.pred]:.0%})\ntrue: {c[s.label]}")
+        self.ax[0, 1].title.set_text(f"perturbation ×{scale:.1f}\n‖δ‖∞={s.linf:.3f}, ‖δ‖₂={s.l2:.2f}")
+        self.ax[0, 2].title.set_text(f"adversarial: {c[s.pred_adv]} ({s.probs_adv[s.pred_adv]:.0%})")
+        self.ax[1, 0].title.set_text(f"{s.interpreter}: clean")
+        self.ax[1, 2].title.set_text(f"{s.interpreter}: adversarial")
+        top = torch.topk(s.probs, min(5, len(s.probs))).indices.tolist()
+        for i in range(5):
+            k = top[i] if i < len(top) else None
+            self.bars_clean[i].set_width(float(s.probs[k]) if k is not None else 0.0)
+            self.bars_adv[i].set_width(float(s.probs_adv[k]) if k is not None else 0.0)
+            self.bar_labels[i].set_text(c[k] if k is not None else "")
         self.suptitle.set_text(s.title)
 
 

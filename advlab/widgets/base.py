@@ -31,10 +31,13 @@ class Panel:
         import ipywidgets as W
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         self.state = None
+        self._background = None
         self.message = W.HTML(value="")
         self.image = W.Image(format="png")
         self.fig = self.build_figure()
         FigureCanvasAgg(self.fig)
+        for artist in self.dynamic:
+            artist.set_animated(True)
         self._controls = self.controls()
         for c in self._controls:
             c.observe(lambda _change: self.update(), names="value")
@@ -51,6 +54,7 @@ class Panel:
         raise NotImplementedError
 
     def build_figure(self):  # pragma: no cover - abstract
+        """Create the figure once; set ``self.dynamic`` to the artists ``draw`` changes."""
         raise NotImplementedError
 
     def draw(self, state) -> None:  # pragma: no cover - abstract
@@ -75,9 +79,19 @@ class Panel:
         return True
 
     def png(self) -> bytes:
+        """Redraw only the ``dynamic`` artists over a cached background (blitting) and encode
+        the pixels as a fast, lightly compressed PNG."""
+        from PIL import Image
+        canvas = self.fig.canvas
+        if self._background is None:
+            canvas.draw()  # everything but the animated (dynamic) artists
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+        canvas.restore_region(self._background)
+        for artist in self.dynamic:
+            self.fig.draw_artist(artist)
         buf = io.BytesIO()
-        self.fig.canvas.draw()
-        self.fig.savefig(buf, format="png", dpi=self.fig.dpi)
+        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).save(
+            buf, format="png", compress_level=1)
         return buf.getvalue()
 
     def widget(self):
@@ -104,9 +118,15 @@ class Panel:
                 states.append(self.state)
         finally:
             control.value = old
-        self.draw(states[0])
-        anim = FuncAnimation(self.fig, lambda i: self.draw(states[i]), frames=len(states), interval=600)
-        html = anim.to_jshtml(default_mode="once")
+        for artist in self.dynamic:  # full redraws (savefig) skip animated artists
+            artist.set_animated(False)
+        try:
+            self.draw(states[0])
+            anim = FuncAnimation(self.fig, lambda i: self.draw(states[i]), frames=len(states), interval=600)
+            html = anim.to_jshtml(default_mode="once")
+        finally:
+            for artist in self.dynamic:
+                artist.set_animated(True)
         # matplotlib links Font Awesome 4 from a CDN for the player's icons; the book must not
         # request anything off its host, and its theme already provides Font Awesome.
         html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
