@@ -72,3 +72,13 @@ def test_cli_verify_on_subsets(capsys):
     from advlab.zoo.__main__ import main
     assert main(["verify", "--subset"]) == 0
     assert capsys.readouterr().out.count(" ok ") == len(NAMES)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not al.data.offline_copies(), reason="needs ADVLAB_DATASETS (scripts/test.sh sets it when ../shared/datasets exists)")
+def test_cli_verify_reproduces_the_manifest_on_full_test_sets(tmp_path, monkeypatch, capsys):
+    from advlab.zoo.__main__ import main
+    monkeypatch.setenv("ADVLAB_DATA", str(tmp_path))
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" ok ") == len(NAMES) and "10000 images" in out
