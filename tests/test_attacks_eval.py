@@ -64,7 +64,7 @@ def test_adversarial_training_helps(mnist_model, mnist_at_model, mnist):
 def test_agrees_with_torchattacks(which, eps, steps, alpha):
     torchattacks = pytest.importorskip("torchattacks")
     model = al.zoo.load(which)
-    s = al.data.subset(model.dataset, 500)
+    s = al.data.subset(model.dataset)  # all 1,000: one point is 10 images
     ours = _acc(model, al.attacks.PGD(model, eps=eps, steps=steps, alpha=alpha), s.x, s.y)
     torch.manual_seed(0)
     ref_atk = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=True)

@@ -116,10 +116,11 @@ class AttackExplorer(Panel):
             self._cache.popitem(last=False)
         return value
 
-    def _probs_and_map(self, x, cls, interpreter):
+    def _probs_and_map(self, x, interpreter):
+        """Class probabilities of one image and the map of its predicted class."""
         with torch.no_grad():
             probs = self.model(x).softmax(1)[0]
-        maps = interpret.make(interpreter, self.model)(x, cls)
+        maps = interpret.make(interpreter, self.model)(x, int(probs.argmax()))
         return probs, interpret.normalize(maps)[0]
 
     def compute(self, index, attack, eps, steps, target, interpreter):
@@ -132,15 +133,13 @@ class AttackExplorer(Panel):
         x = self.images[index:index + 1]
         y = self.labels[index:index + 1]
         label = int(y)
-        probs, map_clean = self._cached(("clean", index, interpreter),
-                                        lambda: self._probs_and_map(x, int(probs_arg(self.model, x)), interpreter))
+        probs, map_clean = self._cached(("clean", index, interpreter), lambda: self._probs_and_map(x, interpreter))
         targeted = target != -1
         key = ("adv", index, attack, round(eps, 6), steps, target)
         x_adv = self._cached(key, lambda: attacks.make(
             attack, self.model, eps=eps, steps=1 if attack == "fgsm" else steps, targeted=targeted)(
             x, torch.tensor([target]) if targeted else y))
-        probs_adv, map_adv = self._cached(key + (interpreter,), lambda: self._probs_and_map(
-            x_adv, int(probs_arg(self.model, x_adv)), interpreter))
+        probs_adv, map_adv = self._cached(key + (interpreter,), lambda: self._probs_and_map(x_adv, interpreter))
         delta = (x_adv - x)[0]
         _, scale = amplify(delta)
         what = f"{attack.upper()} ε={eps_label(eps, self.rgb)}" + ("" if attack == "fgsm" else f", {steps} steps")
@@ -204,8 +203,3 @@ class AttackExplorer(Panel):
             self.bars_adv[i].set_width(float(s.probs_adv[k]) if k is not None else 0.0)
             self.bar_labels[i].set_text(c[k] if k is not None else "")
         self.suptitle.set_text(s.title)
-
-
-def probs_arg(model, x):
-    with torch.no_grad():
-        return model(x).argmax(1)
