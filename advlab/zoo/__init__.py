@@ -20,12 +20,14 @@ def names() -> list[str]:
 
 
 def load(name: str, device=None) -> torch.nn.Module:
-    """Load the zoo model ``name`` in eval mode on ``device`` (default CPU)."""
+    """Load the zoo model ``name`` in eval mode on ``device`` (default CPU), in the
+    memory format its architecture runs fastest in (channels-last for the CIFAR CNNs)."""
     e = entry(name)
     path = weight_file(name)
     model = _models.build(e["architecture"], **e["arch_kwargs"])
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     model.eval()
+    model.to(memory_format=getattr(model, "preferred_memory_format", torch.contiguous_format))
     model.zoo_name = name
     model.dataset = e["dataset"]
     return model.to(device) if device is not None else model

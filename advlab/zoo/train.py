@@ -48,7 +48,7 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
     train_set = data.tensors(r["dataset"], "train")
     test_set = data.tensors(r["dataset"], "test")
     model = models.build(r["arch"], **r["arch_kwargs"]).to(device)
-    channels_last = r["dataset"] == "cifar10"
+    channels_last = getattr(model, "preferred_memory_format", None) == torch.channels_last
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if r["optimizer"] == "sgd":
