@@ -114,3 +114,13 @@ def test_show_decides_by_context(panel, monkeypatch):
     monkeypatch.setenv("ADVLAB_BOOK", "1")
     al.widgets.show(panel, panel.eps, [0, 2 / 255])
     assert shown == ["HTML", "Accordion"]
+
+
+def test_one_slider_move_renders_once(panel, monkeypatch):
+    calls = []
+    orig = panel.compute
+    monkeypatch.setattr(panel, "compute", lambda **p: calls.append(p) or orig(**p))
+    panel.eps.value = 5 / 255
+    assert len(calls) == 1 and panel.eps_text.value == "5/255"
+    panel.eps_text.value = "6/255"
+    assert len(calls) == 2 and panel.eps.value == pytest.approx(6 / 255)

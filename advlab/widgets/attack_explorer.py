@@ -80,7 +80,7 @@ class AttackExplorer(Panel):
     def controls(self):
         import ipywidgets as W
         step = 1 / 255 if self.rgb else 0.01
-        emax = 32 / 255 if self.rgb else 0.5
+        emax = self._eps_max()
         style = {"description_width": "initial"}
         self.index = W.IntSlider(0, 0, len(self.images) - 1, description="image", style=style)
         self.attack = W.Dropdown(options=list(attacks.REGISTRY), value=self._init["attack"], description="attack")
@@ -91,18 +91,45 @@ class AttackExplorer(Panel):
         self.steps = W.IntSlider(self._init["steps"], 1, 40, description="steps")
         self.target = W.IntText(-1, description="target (-1: none)", style=style, layout=W.Layout(width="180px"))
         self.interpreter = W.Dropdown(options=self.options, value=self._init["interpreter"], description="map")
+        self._syncing = False
         self.eps.observe(self._eps_to_text, names="value")
+        self.eps_text.observe(self._text_to_eps, names="value")
         return [self.index, self.attack, self.eps, self.eps_text, self.steps, self.target, self.interpreter]
 
+    def observed(self):
+        # the text box drives the slider (see _text_to_eps), so one change renders once
+        return [c for c in self._controls if c is not self.eps_text]
+
+    def _eps_max(self):
+        return 32 / 255 if self.rgb else 0.5
+
+    def _check_eps(self, eps):
+        if not 0 <= eps <= self._eps_max():
+            raise ValueError(f"ε = {eps:.4g} is outside the explorer's range [0, {eps_label(self._eps_max(), self.rgb)}]")
+
     def _eps_to_text(self, change):
-        self.eps_text.value = eps_label(change["new"], self.rgb)
+        self._syncing = True
+        try:
+            self.eps_text.value = eps_label(change["new"], self.rgb)
+        finally:
+            self._syncing = False
+
+    def _text_to_eps(self, change):
+        if self._syncing:
+            return
+        try:
+            eps = _validate.parse_eps(change["new"].strip(), "ε")
+            self._check_eps(eps)
+        except ValueError as err:
+            self.show_error(err)
+            return
+        if eps == self.eps.value:
+            self.update()
+        else:
+            self.eps.value = eps
 
     def params(self):
-        text = self.eps_text.value.strip()
-        eps = self.eps.value
-        if text != eps_label(eps, self.rgb):
-            eps = _validate.parse_eps(text, "ε")  # typed value: validated below
-        return dict(index=self.index.value, attack=self.attack.value, eps=eps, steps=self.steps.value,
+        return dict(index=self.index.value, attack=self.attack.value, eps=self.eps.value, steps=self.steps.value,
                     target=self.target.value, interpreter=self.interpreter.value)
 
     # -- pure computation ---------------------------------------------------------
@@ -124,9 +151,7 @@ class AttackExplorer(Panel):
         return probs, interpret.normalize(maps)[0]
 
     def compute(self, index, attack, eps, steps, target, interpreter):
-        emax = 32 / 255 if self.rgb else 0.5
-        if not 0 <= eps <= emax:
-            raise ValueError(f"ε = {eps:.4g} is outside the explorer's range [0, {eps_label(emax, self.rgb)}]")
+        self._check_eps(eps)
         if target != -1 and not 0 <= target < self.n_classes:
             raise ValueError(f"target class {target} does not exist; accepted: -1 (untargeted) "
                              f"or 0..{self.n_classes - 1}")

@@ -39,13 +39,20 @@ class Panel:
         for artist in self.dynamic:
             artist.set_animated(True)
         self._controls = self.controls()
-        for c in self._controls:
+        for c in self.observed():
             c.observe(lambda _change: self.update(), names="value")
         self.update()
 
     # -- to override -----------------------------------------------------
     def controls(self) -> list:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def observed(self) -> list:
+        """The controls whose changes trigger ``update`` (default: all of them)."""
+        return self._controls
+
+    def show_error(self, err: Exception) -> None:
+        self.message.value = f"<span style='color:#b00020'>⚠ {err}</span>"
 
     def params(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -66,7 +73,7 @@ class Panel:
         try:
             state = self.compute(**self.params())
         except ValueError as err:
-            self.message.value = f"<span style='color:#b00020'>⚠ {err}</span>"
+            self.show_error(err)
             return False
         except Exception as err:  # a UI callback must not hand the kernel a traceback
             log.exception("panel update failed")
