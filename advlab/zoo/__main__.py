@@ -62,7 +62,6 @@ def main(argv=None) -> int:
         clean = metrics.accuracy(model, ts.x, ts.y)
         robust = "-"
         if args.robust:
-            spec = e["recipe"]["robust_eval"]
             robust = f"{evaluate(model, name, e['recipe'], ts)['robust_accuracy']:.2%}"
         print(f"{name:16} {sha_ok:7} {e['clean_accuracy']:17.2%} {clean:12.2%} {e['robust_accuracy']:18.2%} "
               f"{robust:>13}  {ts.name} {ts.split} ({len(ts)} images, {ts.variant})")
