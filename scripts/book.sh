@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export ADVLAB_BOOK=1
 start=$(date +%s)
-.venv/bin/jupyter-book build . -W -n --keep-going
+# --all: every page re-read, so every notebook is re-executed (an incremental build skips unchanged ones)
+.venv/bin/jupyter-book build . --all -W -n --keep-going
 echo "book: built in $(( $(date +%s) - start )) s; open $(pwd)/_build/html/index.html"
