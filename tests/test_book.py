@@ -1,6 +1,6 @@
 """The executed book: it builds offline, and every page works in headless Chromium.
 
-The build runs ``jupyter-book build . -W -n --keep-going`` with ``ADVLAB_BOOK=1`` (as
+The build runs ``jupyter-book build . --all -W -n --keep-going`` with ``ADVLAB_BOOK=1`` (as
 ``scripts/book.sh`` does); a failing cell or a Sphinx warning fails it. The browser test serves
 ``_build/html`` on a loopback port and opens each page in headless Chromium: no console error, no
 request leaving the host, every figure decoded, every widget view rendered, and a static ε slider
@@ -33,7 +33,7 @@ def built_book():
         return HTML  # developers: reuse the last build (scripts/book.sh) instead of rebuilding
     env = dict(os.environ, ADVLAB_BOOK="1")
     jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"], env=env,
+    proc = subprocess.run([str(jb), "build", str(ROOT), "--all", "-W", "-n", "--keep-going"], env=env,
                           capture_output=True, text=True, cwd=ROOT)
     log = proc.stdout + proc.stderr
     ARTIFACTS.mkdir(exist_ok=True)
