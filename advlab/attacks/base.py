@@ -34,6 +34,16 @@ def frozen_eval(model: torch.nn.Module):
             p.requires_grad_(flag)
 
 
+def model_labels(model: torch.nn.Module, y, x: torch.Tensor, name: str) -> torch.Tensor:
+    """Validate class indices ``y`` for batch ``x`` against the number of classes ``model``
+    outputs (one forward of one image); returns them as a long tensor on ``x``'s device.
+    Call inside :func:`frozen_eval`, so the probe cannot touch batch-norm statistics."""
+    y = _validate.labels(y, x.shape[0], name=name)
+    with torch.no_grad():
+        n_classes = model(x[:1]).shape[1]
+    return _validate.labels(y, x.shape[0], n_classes, name=name).to(x.device)
+
+
 class Attack:
     """Base of all attacks. Subclasses set defaults and may override ``perturb``.
 
@@ -85,12 +95,8 @@ class Attack:
         """Return adversarial examples for images ``x`` and labels (or targets) ``y``."""
         _validate.images(x)
         self.threat.check(x)
-        y = _validate.labels(y, x.shape[0], name="y")
-        y = y.to(x.device)
         with frozen_eval(self.model):
-            with torch.no_grad():
-                n_classes = self.model(x[:1]).shape[1]
-            _validate.labels(y, x.shape[0], n_classes, name="y")
+            y = model_labels(self.model, y, x, "y")
             if self.eps == 0:
                 return x.clone()
             gen = torch.Generator(device=x.device).manual_seed(self.seed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .. import _validate
-from ..attacks.base import frozen_eval
+from ..attacks.base import frozen_eval, model_labels
 
 
 class Interpreter:
@@ -25,9 +25,7 @@ class Interpreter:
     def attribute(self, x: torch.Tensor, target) -> torch.Tensor:
         _validate.images(x)
         with frozen_eval(self.model):
-            with torch.no_grad():
-                n_classes = self.model(x[:1]).shape[1]
-            target = _validate.labels(target, x.shape[0], n_classes, name="target").to(x.device)
+            target = model_labels(self.model, target, x, "target")
             maps = self._attribute(x.detach().clone().requires_grad_(True), target)
         return maps.detach()
 

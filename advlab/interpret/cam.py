@@ -69,7 +69,6 @@ class BaseCAM(Interpreter):
         raise NotImplementedError
 
     def _attribute(self, x, target):
-        x = x.detach().clone()
         A, grads, _ = self.activations_and_grads(x, target)
         w = self.weights(A, grads, x, target)
         cam = F.relu((w[:, :, None, None] * A).sum(1, keepdim=True))
