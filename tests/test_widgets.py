@@ -124,3 +124,12 @@ def test_one_slider_move_renders_once(panel, monkeypatch):
     assert len(calls) == 1 and panel.eps_text.value == "5/255"
     panel.eps_text.value = "6/255"
     assert len(calls) == 2 and panel.eps.value == pytest.approx(6 / 255)
+
+
+def test_panel_keeps_the_callers_model_mode(tiny_gap):
+    model = tiny_gap.train()
+    panel = al.widgets.AttackExplorer(model, torch.rand(2, 3, 16, 16), torch.tensor([0, 1]), steps=2)
+    panel.eps.value = 4 / 255
+    assert model.training and all(m.training for m in model.modules())
+    with torch.no_grad():
+        assert torch.allclose(panel.state.probs, model.eval()(panel.state.x[None]).softmax(1)[0], atol=1e-6)

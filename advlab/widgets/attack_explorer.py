@@ -60,9 +60,9 @@ class AttackExplorer(Panel):
                  eps=None, steps=10, cache_size=256):
         self.model = _validate.model(model)
         self.images = _validate.images(images, "images")
-        self.labels = _validate.labels(labels, len(images), name="labels")
-        with torch.no_grad():
-            self.n_classes = model.eval()(images[:1]).shape[1]
+        with attacks.frozen_eval(model), torch.no_grad():  # the caller's model mode is kept
+            self.n_classes = model(images[:1]).shape[1]
+        self.labels = _validate.labels(labels, len(images), self.n_classes, name="labels")
         self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
         if len(self.classes) != self.n_classes:
             raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")
@@ -145,7 +145,7 @@ class AttackExplorer(Panel):
 
     def _probs_and_map(self, x, interpreter):
         """Class probabilities of one image and the map of its predicted class."""
-        with torch.no_grad():
+        with attacks.frozen_eval(self.model), torch.no_grad():
             probs = self.model(x).softmax(1)[0]
         maps = interpret.make(interpreter, self.model)(x, int(probs.argmax()))
         return probs, interpret.normalize(maps)[0]

@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from . import RECIPES, load, manifest
-    from .store import WeightsError, evaluate, sha256, weight_file
+    from .store import WeightsError, robust_attack, weight_file
 
     if args.cmd == "list":
         m = manifest()
@@ -62,7 +62,9 @@ def main(argv=None) -> int:
         clean = metrics.accuracy(model, ts.x, ts.y)
         robust = "-"
         if args.robust:
-            robust = f"{evaluate(model, name, e['recipe'], ts)['robust_accuracy']:.2%}"
+            spec = e["recipe"]["robust_eval"]
+            n = spec["n"]
+            robust = f"{metrics.robust_accuracy(model, robust_attack(model, spec), ts.x[:n], ts.y[:n]):.2%}"
         print(f"{name:16} {sha_ok:7} {e['clean_accuracy']:17.2%} {clean:12.2%} {e['robust_accuracy']:18.2%} "
               f"{robust:>13}  {ts.name} {ts.split} ({len(ts)} images, {ts.variant})")
         if not args.subset and abs(clean - e["clean_accuracy"]) > 1e-3:
