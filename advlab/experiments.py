@@ -39,3 +39,32 @@ def markdown_table(header, rows) -> str:
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def transform_accuracy(models: dict, x, y, levels: dict, stylized: dict | None = None,
+                       seed: int = 0) -> dict:
+    """Accuracy of every model on ``x`` under every transform and level.
+
+    ``levels``: transform name (a key of ``advlab.transforms.TRANSFORMS``) → levels.
+    ``stylized``: optional precomputed stylisations of ``x`` (strength → images,
+    from ``advlab.stylize.subset``), used instead of optimising again.
+    Returns ``{transform: {level: {model name: accuracy}}}``; every transformed
+    batch is computed once and shared by the models.
+    """
+    from . import transforms
+    _validate.images(x)
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict of name -> model")
+    out = {}
+    for name, values in levels.items():
+        _validate.choice(name, "transform", transforms.TRANSFORMS)
+        out[name] = {}
+        for level in values:
+            if name == "stylize" and stylized and float(level) in stylized:
+                xt = stylized[float(level)]
+                if xt.shape != x.shape:
+                    raise ValueError(f"stylized[{level}] has shape {tuple(xt.shape)}, x has {tuple(x.shape)}")
+            else:
+                xt = transforms.apply(name, x, level, seed=seed)
+            out[name][level] = {m: metrics.accuracy(model, xt, y) for m, model in models.items()}
+    return out

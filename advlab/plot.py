@@ -50,3 +50,29 @@ def overlay(ax, img: torch.Tensor, heat, alpha=0.5):
     art = ax.imshow(np.asarray(heat), cmap="jet", alpha=alpha, vmin=0, vmax=1)
     ax.axis("off")
     return art
+
+
+def transform_curves(results: dict, params: dict | None = None, paper: dict | None = None, size=3.2):
+    """One panel per transform: accuracy vs strength, one line per model.
+
+    ``results`` as returned by :func:`advlab.experiments.transform_accuracy`;
+    ``params`` names each transform's strength parameter (axis labels).
+    """
+    import matplotlib.pyplot as plt
+    names = list(results)
+    fig, axes = plt.subplots(1, len(names), figsize=(size * len(names), size * 0.9), squeeze=False)
+    for ax, t in zip(axes[0], names):
+        levels = list(results[t])
+        pos = np.arange(len(levels))
+        for model in results[t][levels[0]]:
+            ax.plot(pos, [100 * results[t][lv][model] for lv in levels], marker="o", ms=3, label=model)
+        ax.set_xticks(pos, [f"{lv:g}" for lv in levels])
+        ax.set_xlabel((params or {}).get(t, "strength"), fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_title(t, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes[0, 0].set_ylabel("accuracy (%)", fontsize=8)
+    axes[0, -1].legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
+    return fig

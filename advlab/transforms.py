@@ -5,6 +5,11 @@
   nearly binary. Texture fades, shapes and edges stay.
 * :func:`patch_shuffle` cuts each image into k×k patches and permutes them
   (seeded): local texture stays, global shape is destroyed. k = 1 is the identity.
+* :func:`stylize` (from :mod:`advlab.stylize`) paints a texture over the image
+  with neural style transfer: texture is replaced, shape stays. Strength 0 is the identity.
+
+``TRANSFORMS`` lists each one with its strength parameter, the levels the book
+uses (the first is the identity) and :func:`apply` calls any of them by name.
 """
 from __future__ import annotations
 
@@ -35,3 +40,24 @@ def patch_shuffle(x: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
     order = torch.stack([torch.randperm(k * k, generator=gen) for _ in range(n)]).to(x.device)
     patches = patches[torch.arange(n, device=x.device)[:, None], order]
     return patches.reshape(n, k, k, c, ph, pw).permute(0, 3, 1, 4, 2, 5).reshape(n, c, h, w)
+
+
+def stylize(x: torch.Tensor, strength: float, style: str = "random", seed: int = 0, **kwargs) -> torch.Tensor:
+    """Neural style transfer with a scikit-image texture; see :func:`advlab.stylize.stylize`."""
+    from .stylize import stylize as _stylize
+    return _stylize(x, style=style, strength=strength, seed=seed, **kwargs)
+
+
+TRANSFORMS = {
+    # name: (function, name of the strength parameter, levels; the first level is the identity)
+    "saturate": (saturate, "p", (2, 4, 8, 16, 64, 256)),
+    "patch_shuffle": (patch_shuffle, "k", (1, 2, 4, 8)),
+    "stylize": (stylize, "strength", (0.0, 0.25, 0.5, 0.75, 1.0)),
+}
+
+
+def apply(name: str, x: torch.Tensor, level, seed: int = 0) -> torch.Tensor:
+    """Apply the transform ``name`` of ``TRANSFORMS`` at strength ``level`` (seeded where random)."""
+    _validate.choice(name, "transform", TRANSFORMS)
+    fn, _param, _levels = TRANSFORMS[name]
+    return fn(x, level) if name == "saturate" else fn(x, level, seed=seed)

@@ -2,6 +2,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,3 +60,26 @@ def test_offline_copies_are_staged_and_loaded(tmp_path, monkeypatch):
     img, label = ds[0]
     assert img.shape == (3, 32, 32) and label == 3
     assert torch.allclose(img, al.data.subset("cifar10", 1).x[0], atol=1 / 255)
+
+
+def test_load_image_from_every_kind_of_source(tmp_path):
+    from PIL import Image
+    arr = np.zeros((30, 50, 3), dtype=np.uint8)
+    arr[:, 10:40] = (0, 255, 0)         # the centred square is green, the sides black
+    path = tmp_path / "photo.png"
+    Image.fromarray(arr).save(path)
+    for src in (path, str(path), path.read_bytes(), Image.fromarray(arr), arr):
+        t = al.data.load_image(src, size=16)
+        assert t.shape == (1, 3, 16, 16) and t.dtype == torch.float32
+        assert t[0, 1].min() > 0.95 and t[0, 0].max() < 0.05   # centre crop kept only the green part
+    grey = al.data.load_image(arr, size=28, channels=1)
+    assert grey.shape == (1, 1, 28, 28)
+
+
+def test_load_image_refuses_what_is_not_a_picture(tmp_path):
+    with pytest.raises(ValueError, match="image could not be read"):
+        al.data.load_image(b"plain text")
+    with pytest.raises(ValueError, match="image must be"):
+        al.data.load_image(42)
+    with pytest.raises(ValueError, match="size"):
+        al.data.load_image(np.zeros((4, 4, 3), np.uint8), size=0)

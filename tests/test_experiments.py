@@ -52,3 +52,22 @@ def test_loss_surface_along_gradient_sign_rises(tiny_gap, tiny_batch):
     assert (losses[4, 2] > centre).all()  # one step along the gradient sign raises every loss
     with pytest.raises(ValueError, match="radius"):
         al.landscape.loss_surface(tiny_gap, x, y, d1, d2, radius=-1)
+
+
+def test_transform_accuracy_matches_direct_evaluation(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    models = {"a": tiny_gap, "b": al.models.GapCNN(widths=(8, "P", 16), num_classes=5).eval()}
+    fake = {0.5: torch.zeros_like(x)}
+    res = al.experiments.transform_accuracy(models, x, y, {"saturate": [2, 16], "patch_shuffle": [4],
+                                                           "stylize": [0.5]}, stylized=fake, seed=2)
+    assert list(res) == ["saturate", "patch_shuffle", "stylize"]
+    for name, m in models.items():
+        assert res["saturate"][2][name] == al.metrics.accuracy(m, x, y)
+        assert res["saturate"][16][name] == al.metrics.accuracy(m, al.transforms.saturate(x, 16), y)
+        assert res["patch_shuffle"][4][name] == al.metrics.accuracy(
+            m, al.transforms.patch_shuffle(x, 4, seed=2), y)
+        assert res["stylize"][0.5][name] == al.metrics.accuracy(m, torch.zeros_like(x), y)
+    with pytest.raises(ValueError, match="transform"):
+        al.experiments.transform_accuracy(models, x, y, {"blur": [1]})
+    with pytest.raises(ValueError, match="models"):
+        al.experiments.transform_accuracy({}, x, y, {"saturate": [2]})

@@ -62,3 +62,22 @@ def test_patch_shuffle_moves_whole_patches():
     blocks = s.reshape(k, size // k, k, size // k).permute(0, 2, 1, 3).reshape(k * k, -1)
     assert (blocks.max(1).values == blocks.min(1).values).all()
     assert sorted(blocks[:, 0].tolist()) == vals.tolist()
+
+
+@pytest.mark.parametrize("name", sorted(transforms.TRANSFORMS))
+def test_registry_contract_identity_level_shapes_ranges(name):
+    fn, param, levels = transforms.TRANSFORMS[name]
+    x = al.data.subset("cifar10", 2).x
+    assert torch.allclose(transforms.apply(name, x, levels[0]), x, atol=1e-6)
+    strongest = transforms.apply(name, x, levels[-1], seed=1)
+    assert strongest.shape == x.shape and strongest.min() >= 0 and strongest.max() <= 1
+    assert (strongest - x).abs().mean() > 0.02
+    if name != "stylize":  # stylize's determinism is tested in test_stylize (it is slow)
+        assert torch.equal(transforms.apply(name, x, levels[-1], seed=1), strongest)
+    with pytest.raises(ValueError, match="x must"):
+        transforms.apply(name, x * 2, levels[-1])
+
+
+def test_apply_unknown_transform():
+    with pytest.raises(ValueError, match="transform"):
+        transforms.apply("blur", torch.rand(1, 3, 8, 8), 1)

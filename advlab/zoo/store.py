@@ -54,7 +54,11 @@ def weight_file(name: str, check: bool = True) -> Path:
 
 def robust_attack(model, spec: dict):
     from .. import attacks
-    return attacks.make(spec["attack"], model, eps=spec["eps"], steps=spec["steps"], alpha=spec["alpha"])
+    return attacks.make(spec["attack"], model, eps=spec["eps"], steps=spec["steps"], alpha=spec["alpha"],
+                        norm=spec.get("norm", "linf"))
+
+
+_NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
 
 
 def evaluate(model, name: str, recipe: dict, test_set) -> dict:
@@ -66,7 +70,7 @@ def evaluate(model, name: str, recipe: dict, test_set) -> dict:
         "clean_accuracy": round(metrics.accuracy(model, test_set.x, test_set.y), 4),
         "clean_eval": f"full {test_set.name} test set ({len(test_set)} images, {test_set.variant})",
         "robust_accuracy": round(metrics.robust_accuracy(model, atk, test_set.x[:n], test_set.y[:n]), 4),
-        "robust_eval": (f"{spec['attack'].upper()}-{spec['steps']} L-inf eps={spec['eps']:.4g}, "
+        "robust_eval": (f"{spec['attack'].upper()}-{spec['steps']} {_NORM_NAMES[spec.get('norm', 'linf')]} eps={spec['eps']:.4g}, "
                         f"step {spec['alpha']:.4g}, random start, first {n} test images"),
     }
 

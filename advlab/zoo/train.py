@@ -87,7 +87,8 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
                 ramp = min(1.0, (epoch * steps_per_epoch + it + 1) / (adv["ramp_epochs"] * steps_per_epoch))
                 eps = adv["eps"] * ramp
                 atk = attacks.make(adv["attack"], model, eps=eps, norm=adv["norm"], steps=adv["steps"],
-                                   alpha=adv["alpha"] * ramp, seed=r["seed"] * 10**6 + epoch * steps_per_epoch + it)
+                                   alpha=adv["alpha"] * ramp,
+                                   random_start=adv.get("random_start", adv["attack"] == "pgd"), seed=r["seed"] * 10**6 + epoch * steps_per_epoch + it)
                 xb = atk(xb, yb)
             loss = F.cross_entropy(model(xb), yb, label_smoothing=r["label_smoothing"])
             opt.zero_grad(set_to_none=True)

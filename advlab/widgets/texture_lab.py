@@ -1,0 +1,222 @@
+"""TextureLab: a shape-vs-texture transform with a strength slider, two models' predictions and maps."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import _validate, attacks, data, interpret, transforms
+from ..plot import image_kwargs, to_hwc
+from .base import Panel
+
+
+@dataclass
+class TextureState:
+    source: str                 # "image 12" or "your image"
+    transform: str
+    level: float
+    x: torch.Tensor             # original, C×H×W
+    x_t: torch.Tensor           # transformed
+    label: int | None           # None for an uploaded image
+    probs: dict                 # model name -> softmax on the original
+    probs_t: dict               # model name -> softmax on the transformed image
+    maps: dict                  # model name -> SmoothGrad map of the original (H×W, normalised)
+    maps_t: dict                # model name -> SmoothGrad map of the transformed image
+
+    def pred(self, name: str, transformed: bool = True) -> int:
+        return int((self.probs_t if transformed else self.probs)[name].argmax())
+
+
+class TextureLab(Panel):
+    """Transform an image (saturation, patch shuffling, stylisation) and watch what
+    each model predicts and where its SmoothGrad map looks.
+
+    ``models``: dict name → model (two or three: e.g. standard and adversarially
+    trained). ``stylized``: optional dict strength → precomputed stylised copies of
+    ``images`` (``advlab.stylize.subset``), used instead of optimising again;
+    other images and strengths (your own upload) are stylised live (about a second).
+    Controls: ``index``, ``transform``, ``level`` (the transform's strength values),
+    ``upload`` (your picture, centre-cropped and resized), ``use_upload``.
+    """
+
+    def __init__(self, models: dict, images, labels, classes=None, transform="saturate", stylized=None,
+                 n_samples: int = 25, sigma: float = 0.15, seed: int = 0, cache_size: int = 256):
+        if not isinstance(models, dict) or not 1 <= len(models) <= 3:
+            raise ValueError(f"models must be a dict of 1 to 3 named models, got {type(models).__name__}"
+                             + (f" with {len(models)} entries" if isinstance(models, dict) else ""))
+        self.models = {str(k): _validate.model(m) for k, m in models.items()}
+        self.images = _validate.images(images, "images")
+        if self.images.shape[1] != 3:
+            raise ValueError("images must be RGB (N×3×H×W) for the shape-vs-texture transforms")
+        first = next(iter(self.models.values()))
+        with attacks.frozen_eval(first), torch.no_grad():
+            self.n_classes = first(self.images[:1]).shape[1]
+        self.labels = _validate.labels(labels, len(self.images), self.n_classes, name="labels")
+        self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
+        if len(self.classes) != self.n_classes:
+            raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")
+        _validate.choice(transform, "transform", transforms.TRANSFORMS)
+        self.stylized = {}
+        for s, xs in (stylized or {}).items():
+            s = _validate.number(s, "stylized strength", 0.0, 1.0)
+            self.stylized[s] = _validate.images(xs, f"stylized[{s}]")
+            if xs.shape != self.images.shape:
+                raise ValueError(f"stylized[{s}] must have the shape of images {tuple(self.images.shape)}, "
+                                 f"got {tuple(xs.shape)}")
+        self.interpreters = {k: interpret.make("smoothgrad", m, n_samples=n_samples, sigma=sigma, seed=seed)
+                             for k, m in self.models.items()}
+        self.seed = seed
+        self._upload = None
+        self._init_transform = transform
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
+        super().__init__()
+
+    # -- controls ----------------------------------------------------------------
+    def controls(self):
+        import ipywidgets as W
+        style = {"description_width": "initial"}
+        self.index = W.IntSlider(0, 0, len(self.images) - 1, description="image", style=style)
+        self.transform = W.Dropdown(options=list(transforms.TRANSFORMS), value=self._init_transform,
+                                    description="transform")
+        self.level = W.SelectionSlider(options=self._levels(self._init_transform), description=self._param(),
+                                       style=style)
+        self.upload = W.FileUpload(accept="image/*", multiple=False, description="your image")
+        self.use_upload = W.Checkbox(False, description="use your image", indent=False)
+        self.transform.observe(self._on_transform, names="value", type="change")
+        self.upload.observe(self._on_upload, names="value")
+        return [self.index, self.transform, self.level, self.upload, self.use_upload]
+
+    def observed(self):
+        # transform changes reset the level (one render, from _on_transform); uploads flip use_upload
+        return [self.index, self.level, self.use_upload]
+
+    def _param(self, name=None):
+        return transforms.TRANSFORMS[name or self._init_transform][1]
+
+    def _levels(self, name):
+        return [(f"{v:g}", v) for v in transforms.TRANSFORMS[name][2]]
+
+    def _on_transform(self, change):
+        levels = self._levels(change["new"])
+        self._quiet = True
+        try:
+            self.level.options = levels  # resets the value to the first level (the identity)
+            self.level.description = self._param(change["new"])
+        finally:
+            self._quiet = False
+        self.update()
+
+    def set_image(self, source) -> None:
+        """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized."""
+        try:
+            self._upload = data.load_image(source, size=self.images.shape[-1])
+        except ValueError as err:
+            self.show_error(err)
+            return
+        self._cache = OrderedDict((k, v) for k, v in self._cache.items() if k[0] != "upload")
+        if self.use_upload.value:
+            self.update()
+        else:
+            self.use_upload.value = True
+
+    def _on_upload(self, change):
+        files = change["new"]
+        if files:
+            f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
+            self.set_image(f["content"])
+
+    def update(self) -> bool:
+        if getattr(self, "_quiet", False):
+            return False
+        return super().update()
+
+    def params(self):
+        return dict(index=self.index.value, transform=self.transform.value, level=self.level.value,
+                    use_upload=self.use_upload.value)
+
+    # -- pure computation -----------------------------------------------------------
+    def _cached(self, key, fn):
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        value = fn()
+        self._cache[key] = value
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return value
+
+    def _transformed(self, src, x, index, transform, level):
+        if transform == "stylize" and src == "image" and float(level) in self.stylized:
+            return self.stylized[float(level)][index:index + 1]
+        return transforms.apply(transform, x, level, seed=self.seed + (index if src == "image" else 0))
+
+    def _look(self, x):
+        """Each model's softmax and the SmoothGrad map of its predicted class."""
+        probs, maps = {}, {}
+        for name, m in self.models.items():
+            with attacks.frozen_eval(m), torch.no_grad():
+                p = m(x).softmax(1)[0]
+            probs[name] = p
+            maps[name] = interpret.normalize(self.interpreters[name](x, int(p.argmax())))[0]
+        return probs, maps
+
+    def compute(self, index, transform, level, use_upload):
+        _validate.choice(transform, "transform", transforms.TRANSFORMS)
+        if use_upload:
+            if self._upload is None:
+                raise ValueError("no image uploaded yet: choose a file with 'your image' first")
+            src, x, label, what = "upload", self._upload, None, "your image"
+        else:
+            src, x, label, what = "image", self.images[index:index + 1], int(self.labels[index]), f"image {index}"
+        ident = index if src == "image" else id(self._upload)
+        probs, maps = self._cached((src, ident, "orig"), lambda: self._look(x))
+        x_t = self._cached((src, ident, transform, level, "x"),
+                           lambda: self._transformed(src, x, index, transform, level))
+        probs_t, maps_t = self._cached((src, ident, transform, level), lambda: self._look(x_t))
+        return TextureState(what, transform, level, x[0], x_t[0], label, probs, probs_t, maps, maps_t)
+
+    # -- drawing -----------------------------------------------------------------------
+    def build_figure(self):
+        from matplotlib.figure import Figure
+        m = len(self.models)
+        fig = Figure(figsize=(2.3 * (m + 1), 4.6), dpi=80)
+        axes = fig.subplots(2, m + 1, squeeze=False)
+        self.ax = axes
+        kw = image_kwargs(self.images[0])
+        blank = np.zeros((*self.images.shape[-2:], 3))
+        heat = np.zeros(self.images.shape[-2:])
+        self.art_img = [axes[r, 0].imshow(blank, **kw) for r in range(2)]
+        self.art_map = [[axes[r, j + 1].imshow(heat, cmap="inferno", vmin=0, vmax=1) for j in range(m)]
+                        for r in range(2)]
+        for ax in axes.flat:
+            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_title(" ", fontsize=8)
+        self.suptitle = fig.suptitle(" ", fontsize=9)
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.82, bottom=0.02, wspace=0.15, hspace=0.45)
+        self.dynamic = [*self.art_img, *self.art_map[0], *self.art_map[1], *[ax.title for ax in axes.flat],
+                        self.suptitle]
+        return fig
+
+    def draw(self, s: TextureState):
+        c = self.classes
+        self.art_img[0].set_data(to_hwc(s.x))
+        self.art_img[1].set_data(to_hwc(s.x_t))
+        truth = f"true: {c[s.label]}" if s.label is not None else "your image"
+        self.ax[0, 0].title.set_text(f"original\n{truth}")
+        self.ax[1, 0].title.set_text(f"{s.transform} ({self._param(s.transform)}={s.level:g})")
+        for j, name in enumerate(self.models):
+            for r, (probs, maps) in enumerate(((s.probs, s.maps), (s.probs_t, s.maps_t))):
+                k = int(probs[name].argmax())
+                mark = "" if s.label is None else (" ✓" if k == s.label else " ✗")
+                self.art_map[r][j].set_data(maps[name].numpy())
+                self.ax[r, j + 1].title.set_text(f"{name}\n{c[k]} ({probs[name][k]:.0%}){mark}")
+        self.suptitle.set_text(f"{s.source}: SmoothGrad of each model's predicted class, "
+                               f"original (top) and transformed (bottom)")
+
+    def widget(self):
+        import ipywidgets as W
+        return W.VBox([W.HBox([self.index, self.transform, self.level]), W.HBox([self.upload, self.use_upload]),
+                       self.message, self.image])
