@@ -110,3 +110,27 @@ def kendall_tau(a, b) -> torch.Tensor:
         nu, nv = (du != 0).sum(), (dv != 0).sum()
         out.append(s / torch.sqrt(nu.float() * nv.float()) if nu and nv else torch.tensor(float("nan")))
     return torch.stack(out)
+
+
+def edge_strength(x: torch.Tensor) -> torch.Tensor:
+    """Sobel gradient magnitude of each image's grey level, N×H×W (the image's edges)."""
+    x = _validate.images(x)
+    grey = x.mean(1, keepdim=True)
+    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device)
+    kernels = torch.stack([k, k.t()])[:, None]
+    g = torch.nn.functional.conv2d(torch.nn.functional.pad(grey, (1, 1, 1, 1), mode="replicate"), kernels)
+    return g.pow(2).sum(1).sqrt()
+
+
+def edge_alignment(maps, x: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation, per image, between a map (N×H×W) and the image's Sobel edge
+    strength: how much a saliency map follows edges and shapes (Zhang & Zhu 2019 show this
+    by eye). 0 for a map unrelated to the edges, 1 for the edge map itself."""
+    maps = _maps(maps, "maps")
+    edges = edge_strength(x)
+    if edges.shape != maps.shape:
+        raise ValueError(f"maps must have shape {tuple(edges.shape)} (one H×W map per image of x), "
+                         f"got {tuple(maps.shape)}")
+    a = maps.flatten(1) - maps.flatten(1).mean(1, keepdim=True)
+    b = edges.flatten(1) - edges.flatten(1).mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)

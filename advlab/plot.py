@@ -76,3 +76,22 @@ def transform_curves(results: dict, params: dict | None = None, paper: dict | No
     axes[0, -1].legend(fontsize=6, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def map_grid(x: torch.Tensor, maps: dict, titles=None, size=1.5):
+    """Images in the first row, then one row of maps per model (``maps``: name → N×H×W)."""
+    import matplotlib.pyplot as plt
+    n = len(x)
+    fig, axes = plt.subplots(1 + len(maps), n, figsize=(size * n + 1.2, size * (1 + len(maps))), squeeze=False)
+    for j in range(n):
+        axes[0, j].imshow(to_hwc(x[j]), **image_kwargs(x[j]))
+        if titles:
+            axes[0, j].set_title(titles[j], fontsize=8)
+        for i, (name, m) in enumerate(maps.items(), start=1):
+            axes[i, j].imshow(np.asarray(m[j]), cmap="inferno", vmin=0, vmax=1)
+    for i, name in enumerate(["image", *maps]):
+        axes[i, 0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    for ax in axes.flat:
+        ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    return fig

@@ -144,7 +144,35 @@ def bench_slider(n_changes=30):
         rows[-1]["static_frames"] = len(values[::4])
         rows[-1]["static_s"] = time.perf_counter() - t
         rows[-1]["static_kb"] = len(html.encode()) / 1024
+    rows.append(_bench_texture_lab(n_changes))
     return rows
+
+
+def _bench_texture_lab(n_changes):
+    """TextureLab: saturation-level changes over several images (never cached), two ResNet-8s
+    with SmoothGrad (n = 25) each."""
+    pair = {k: al.zoo.load(k) for k in ("cifar_resnet8", "cifar_resnet8_pgd_linf8")}
+    d = al.data.subset("cifar10", 8)
+    panel = al.widgets.TextureLab(pair, d.x, d.y, transform="saturate")
+    levels = al.transforms.TRANSFORMS["saturate"][2]
+    lat, draw = [], []
+    for i in range(n_changes):
+        if i and i % (len(levels) - 1) == 0:
+            panel.index.value = (panel.index.value + 1) % len(d.x)
+        t0 = time.perf_counter()
+        panel.level.value = levels[1 + i % (len(levels) - 1)]
+        lat.append(time.perf_counter() - t0)
+        t2 = time.perf_counter()
+        panel.draw(panel.state); panel.png()
+        draw.append(time.perf_counter() - t2)
+    lat.sort()
+    row = {"panel": "TextureLab (2 × ResNet-8, saturation, SmoothGrad n=25)", "changes": len(lat),
+           "p50_ms": 1000 * lat[len(lat) // 2], "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
+           "draw_ms": 1000 * statistics.median(draw)}
+    t = time.perf_counter()
+    html = panel.static(panel.level, levels).data
+    row.update(static_frames=len(levels), static_s=time.perf_counter() - t, static_kb=len(html.encode()) / 1024)
+    return row
 
 
 def bench_book():

@@ -83,3 +83,17 @@ def test_map_metrics_reject_bad_input(fn):
         fn(torch.full((3, 3), float("nan")), torch.rand(3, 3), *args)
     with pytest.raises(ValueError, match="a must be a torch.Tensor"):
         fn([[1.0]], torch.rand(1, 1), *((1,) if args else ()))
+
+
+def test_edge_alignment_scores_edges_high_and_noise_low():
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(2, 3, 16, 16)
+    x[:, :, 4:12, 4:12] = 1.0                        # a bright square: edges on its border
+    edges = al.metrics.edge_strength(x)
+    assert edges.shape == (2, 16, 16) and edges[0, 8, 8] == 0 and edges[0, 4, 8] > 0
+    assert torch.allclose(al.metrics.edge_alignment(edges, x), torch.ones(2))
+    assert al.metrics.edge_alignment(torch.rand(2, 16, 16, generator=g), x).abs().max() < 0.3
+    inside = x[:, 0].clone()                         # the filled square, not its outline
+    assert al.metrics.edge_alignment(inside, x).max() < 0.5
+    with pytest.raises(ValueError, match="maps must have shape"):
+        al.metrics.edge_alignment(torch.rand(2, 8, 8), x)

@@ -44,12 +44,12 @@ def test_deterministic_and_random_styles_are_seeded(x):
     styles = [S.STYLES[i] for i in torch.randint(len(S.STYLES), (len(x),), generator=gen).tolist()]
     for i, st in enumerate(styles):
         one = S.stylize(x[i:i + 1], st, strength=0.5, steps=5)
-        assert torch.allclose(one, a[i:i + 1], atol=2e-3)
+        assert (one - a[i:i + 1]).abs().mean() < 1e-4   # batch and single image agree (float noise only)
 
 
 def test_textures_come_from_scikit_image():
     t = S.texture("brick", size=48)
-    assert t.shape == (1, 3, 48, 48) and 0 <= t.min() and t.max() <= 1 and t.std() > 0.05
+    assert t.shape == (1, 3, 48, 48) and 0 <= t.min() and t.max() <= 1 and t.std() > 0.02
 
 
 @pytest.mark.parametrize("kwargs, match", [

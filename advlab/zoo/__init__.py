@@ -33,4 +33,22 @@ def load(name: str, device=None) -> torch.nn.Module:
     return model.to(device) if device is not None else model
 
 
-__all__ = ["load", "names", "manifest", "entry", "RECIPES", "WeightsError", "weight_file"]
+def summary(names_: list[str]) -> str:
+    """A Markdown table of the models' recipes and manifest figures (for the chapters)."""
+    rows = []
+    for n in names_:
+        e = entry(n)
+        r = e["recipe"]
+        adv = r.get("adversarial")
+        how = "standard" if not adv else (
+            f"{adv['attack'].upper()}-{adv['steps']} {'L∞' if adv['norm'] == 'linf' else 'L2'} "
+            f"ε={adv['eps'] * 255:.0f}/255" if adv["norm"] == "linf" else
+            f"{adv['attack'].upper()}-{adv['steps']} L2 ε={adv['eps']:g}")
+        rows.append(f"| `{n}` | {how} | {r['epochs']} | {100 * e['clean_accuracy']:.2f} | "
+                    f"{100 * e['robust_accuracy']:.2f} | {e['train_seconds'] / 60:.0f} |")
+    head = ("| model | training | epochs | clean % (full test set) | robust % | train min |\n"
+            "|---|---|---|---|---|---|\n")
+    return head + "\n".join(rows)
+
+
+__all__ = ["load", "names", "summary", "manifest", "entry", "RECIPES", "WeightsError", "weight_file"]
