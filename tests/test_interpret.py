@@ -10,9 +10,9 @@ NAMES = sorted(al.interpret.REGISTRY)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_contract(name, tiny_gap, tiny_batch):
+def test_contract(name, model_for, tiny_batch):
     x, y = tiny_batch
-    model = tiny_gap.train()
+    model = model_for(name).train()
     attr = al.interpret.make(name, model)
     maps = attr(x, y)
     assert maps.shape == (4, 16, 16)
@@ -27,9 +27,9 @@ def test_contract(name, tiny_gap, tiny_batch):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_bad_target(name, tiny_gap, tiny_batch):
+def test_bad_target(name, model_for, tiny_batch):
     with pytest.raises(ValueError, match="target"):
-        al.interpret.make(name, tiny_gap)(tiny_batch[0], 7)
+        al.interpret.make(name, model_for(name))(tiny_batch[0], 7)
 
 
 def test_unknown_layer_and_method(tiny_gap):
@@ -130,3 +130,32 @@ def test_normalize_rejects_bad_input():
     with pytest.raises(ValueError, match="maps"):
         al.interpret.normalize(torch.rand(2, 2, 2, 2))
     assert torch.equal(al.interpret.normalize(torch.ones(3, 3)), torch.zeros(3, 3))
+
+
+def test_attention_map_is_what_the_pooling_sums(tiny_attention, tiny_batch):
+    x, y = tiny_batch
+    b, t = tiny_attention.attention_maps(x)
+    prod = t[torch.arange(4), y] * b
+    # the class score is the mean of the product map (before the ReLU)
+    assert torch.allclose(tiny_attention(x)[torch.arange(4), y], prod.flatten(1).mean(1), atol=1e-6)
+    ours = al.interpret.AttentionMap(tiny_attention)(x, y)
+    assert torch.allclose(ours, _upsample(F.relu(prod)[:, None], x.shape[-2:]), atol=1e-6)
+    bu = al.interpret.AttentionMap(tiny_attention, kind="bottom_up")(x, y)
+    assert torch.allclose(bu, _upsample(b[:, None], x.shape[-2:]), atol=1e-6)
+    with pytest.raises(ValueError, match="attention"):
+        al.interpret.AttentionMap(al.models.GapCNN())
+
+
+def test_prototype_map_is_the_best_matching_prototype_of_the_class(tiny_proto, tiny_batch):
+    x, y = tiny_batch
+    sims = tiny_proto.similarity_maps(x)
+    for rank in (0, 1):
+        maps = al.interpret.PrototypeMap(tiny_proto, rank=rank)(x, y)
+        for i in range(4):
+            own = torch.nonzero(tiny_proto.prototype_class == y[i]).flatten()
+            best = own[sims[i, own].flatten(1).amax(1).argsort(descending=True)[rank]]
+            assert torch.allclose(maps[i], _upsample(sims[i, best][None, None], x.shape[-2:])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="rank"):
+        al.interpret.PrototypeMap(tiny_proto, rank=2)(x, y)
+    with pytest.raises(ValueError, match="ProtoPNet"):
+        al.interpret.PrototypeMap(al.models.GapCNN())

@@ -8,9 +8,10 @@ from .. import _validate
 from .base import Interpreter, normalize, reduce_channels
 from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM, resolve_layer
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
+from .own import AttentionMap, PrototypeMap
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
-                                      GradCAMPlusPlus, ScoreCAM, RandomMap)}
+                                      GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap)}
 
 
 def make(name: str, model, **kwargs) -> Interpreter:
@@ -20,5 +21,5 @@ def make(name: str, model, **kwargs) -> Interpreter:
 
 
 __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "ScoreCAM", "RandomMap",
-           "Saliency", "SmoothGrad", "IntegratedGradients", "REGISTRY", "make", "normalize",
+           "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients", "REGISTRY", "make", "normalize",
            "reduce_channels", "resolve_layer"]

@@ -67,3 +67,19 @@ RECIPES["cifar_resnet8_fgsm8"] = dict(
                 "step 1.25 eps (Wong et al. 2020), eps ramped over the first 2 of 8 epochs",
     adversarial={"attack": "fgsm", "norm": "linf", "eps": 8 / 255, "steps": 1, "alpha": 10 / 255,
                  "random_start": True, "ramp_epochs": 2})
+
+# CAM vs attention pooling vs ProtoPNet (the seminar study): the CNN is ``cifar_resnet8``; the two
+# others share its trunk (ResNet-8, width 16), data, augmentation, optimiser and epochs.
+RECIPES["cifar_attention_pool"] = dict(
+    RECIPES["cifar_resnet8"],
+    description="ResNet-8 trunk with attentional pooling (Girdhar & Ramanan 2017: class-agnostic "
+                "bottom-up and class-specific top-down attention, rank-1 bilinear pooling), standard training",
+    arch="attention_pool", arch_kwargs={"depth": 8, "width": 16})
+RECIPES["cifar_protopnet"] = dict(
+    RECIPES["cifar_resnet8"],
+    description="ResNet-8 trunk with a ProtoPNet head (Chen et al. 2019: 5 prototypes per class in a "
+                "32-d latent space; cross-entropy + 0.8 cluster - 0.08 separation, trained jointly from "
+                "scratch; then push onto the nearest training patches and 20 epochs of last-layer "
+                "fine-tuning with L1 1e-4)",
+    arch="protopnet", arch_kwargs={"depth": 8, "width": 16, "prototypes_per_class": 5, "proto_dim": 32},
+    finalize={"last_layer_epochs": 20})

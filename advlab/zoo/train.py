@@ -90,7 +90,10 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
                                    alpha=adv["alpha"] * ramp,
                                    random_start=adv.get("random_start", adv["attack"] == "pgd"), seed=r["seed"] * 10**6 + epoch * steps_per_epoch + it)
                 xb = atk(xb, yb)
-            loss = F.cross_entropy(model(xb), yb, label_smoothing=r["label_smoothing"])
+            if hasattr(model, "loss"):  # models with their own training objective (ProtoPNet)
+                loss = model.loss(xb, yb, label_smoothing=r["label_smoothing"])
+            else:
+                loss = F.cross_entropy(model(xb), yb, label_smoothing=r["label_smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -103,6 +106,10 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "gen": gen.get_state(), "epoch": epoch + 1, "seconds": seconds}, ckpt)
+    if r.get("finalize") is not None:  # e.g. ProtoPNet's push and last-layer fine-tuning
+        t0 = time.time()
+        model.finalize(train_set.x.to(device), train_set.y.to(device), **r["finalize"])
+        seconds += time.time() - t0
     model = model.to(memory_format=torch.contiguous_format).cpu().eval()
     entry = {
         "description": r["description"], "architecture": r["arch"], "arch_kwargs": r["arch_kwargs"],

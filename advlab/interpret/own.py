@@ -1,0 +1,65 @@
+"""Maps that a model computes itself: attention (Girdhar & Ramanan, 2017) and
+prototype similarity (ProtoPNet, Chen et al., 2019). No gradients: the map is
+part of the forward pass, which is what makes these models "interpretable by design".
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import _validate
+from .base import Interpreter
+
+
+def _upsample(m: torch.Tensor, size) -> torch.Tensor:
+    return F.interpolate(m[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+class AttentionMap(Interpreter):
+    """Attention of an :class:`advlab.models.AttentionPoolNet` for class ``target``.
+
+    ``kind="product"`` (default): ReLU(t_k · b), the positions whose pooled product
+    raises the class score; ``"bottom_up"``: the class-agnostic b; ``"top_down"``: t_k.
+    """
+    name = "attention"
+    requires = "attention_maps"
+    KINDS = ("product", "bottom_up", "top_down")
+
+    def __init__(self, model, kind: str = "product"):
+        super().__init__(model)
+        if not hasattr(model, "attention_maps"):
+            raise ValueError("model must be an attention-pooling model (with attention_maps), "
+                             f"got {type(model).__name__}")
+        self.kind = _validate.choice(kind, "kind", self.KINDS)
+
+    def _attribute(self, x, target):
+        with torch.no_grad():
+            b, t = self.model.attention_maps(x)
+            tk = t[torch.arange(len(x)), target]
+            m = {"product": F.relu(tk * b), "bottom_up": b, "top_down": tk}[self.kind]
+        return _upsample(m, x.shape[-2:])
+
+
+class PrototypeMap(Interpreter):
+    """Similarity map of a :class:`advlab.models.ProtoPNet` prototype of class ``target``:
+    the ``rank``-th most activated one (0: the best match), upsampled to the image."""
+    name = "prototype"
+    requires = "similarity_maps"
+
+    def __init__(self, model, rank: int = 0):
+        super().__init__(model)
+        if not hasattr(model, "similarity_maps"):
+            raise ValueError(f"model must be a ProtoPNet (with similarity_maps), got {type(model).__name__}")
+        self.rank = _validate.number(rank, "rank", 0, 10_000, integer=True)
+
+    def _attribute(self, x, target):
+        with torch.no_grad():
+            sims = self.model.similarity_maps(x)                     # N×m×h×w
+            scores = sims.flatten(2).amax(2)
+            own = self.model.prototype_class[None] == target[:, None]
+            if self.rank >= int(own.sum(1).min()):
+                raise ValueError(f"rank={self.rank} but classes have {int(own.sum(1).min())} prototypes")
+            scores = torch.where(own, scores, torch.full_like(scores, -float("inf")))
+            j = scores.topk(self.rank + 1, dim=1).indices[:, self.rank]
+            m = sims[torch.arange(len(x)), j]
+        return _upsample(m, x.shape[-2:])

@@ -1,0 +1,69 @@
+"""The zoo's training loop on a tiny synthetic set: custom losses, ProtoPNet's push, resuming."""
+import pytest
+import torch
+
+import advlab as al
+from advlab.zoo import recipes, store, train
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path, monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    sets = {split: al.data.TensorSet(torch.rand(64, 3, 16, 16, generator=g), torch.arange(64) % 4,
+                                     "cifar10", split, "synthetic") for split in ("train", "test")}
+    monkeypatch.setattr(al.data, "tensors", lambda name, split="test", download=False: sets[split])
+    monkeypatch.setenv("ADVLAB_DATA", str(tmp_path))
+    monkeypatch.setattr(store, "WEIGHTS", tmp_path / "weights")
+    monkeypatch.setattr(store, "MANIFEST", tmp_path / "manifest.json")
+    base = dict(recipes.RECIPES["cifar_protopnet"], epochs=2, batch_size=16,
+                arch_kwargs={"depth": 8, "width": 4, "prototypes_per_class": 2, "proto_dim": 8,
+                             "num_classes": 4, "image_size": 16},
+                robust_eval=dict(recipes.RECIPES["cifar_protopnet"]["robust_eval"], n=8, steps=2),
+                finalize={"last_layer_epochs": 2})
+    monkeypatch.setitem(recipes.RECIPES, "tiny_protopnet", base)
+    return sets
+
+
+def test_protopnet_trains_pushes_and_resumes(tiny_zoo, capsys):
+    entry = train.train("tiny_protopnet", progress=False)
+    assert entry["params"] > 0 and 0 <= entry["clean_accuracy"] <= 1
+    assert store.sha256(store.weight_file("tiny_protopnet")) == al.zoo.entry("tiny_protopnet")["sha256"]
+    m = al.zoo.load("tiny_protopnet")
+    x, y = tiny_zoo["train"].x, tiny_zoo["train"].y
+    # every prototype was pushed onto a training image of its own class, at a patch of that image
+    assert (m.proto_source >= 0).all()
+    assert torch.equal(y[m.proto_source], m.prototype_class)
+    with torch.no_grad():
+        z = m.add_on(m.features(m.stem(m.normalize(x[m.proto_source]))))
+    for j, (r, c) in enumerate(m.proto_locations.tolist()):
+        assert torch.allclose(z[j, :, r, c], m.prototypes[j, :, 0, 0], atol=1e-5)
+        assert torch.equal(m.proto_images[j], (x[m.proto_source[j]] * 255).round().to(torch.uint8))
+    # a second run resumes from the checkpoint after the last epoch: no epoch is trained again
+    capsys.readouterr()
+    train.train("tiny_protopnet", progress=False)
+    out = capsys.readouterr().out
+    assert "resuming tiny_protopnet from epoch 2" in out and "epoch 1:" not in out
+
+
+def test_protopnet_losses_pull_and_push():
+    torch.manual_seed(0)
+    m = al.models.ProtoPNet(width=4, prototypes_per_class=2, proto_dim=8, num_classes=4, image_size=16)
+    x, y = torch.rand(8, 3, 16, 16), torch.arange(8) % 4
+    plain = m.loss(x, y, cluster=0.0, separation=0.0)
+    assert torch.allclose(plain, torch.nn.functional.cross_entropy(m(x), y))
+    d = m.distances(x).flatten(2).amin(2)
+    own = m.prototype_class[None] == y[:, None]
+    clst = torch.where(own, d, torch.tensor(1e9)).amin(1).mean()
+    assert torch.allclose(m.loss(x, y, cluster=1.0, separation=0.0), plain + clst)
+    # the last layer starts with +1 to the own class and -0.5 to the others
+    w = m.last.weight
+    assert torch.all(w[m.prototype_class, torch.arange(8)] == 1) and (w == -0.5).sum() == 8 * 3
+
+
+def test_attention_pool_scores_are_pooled_attention():
+    torch.manual_seed(0)
+    m = al.models.AttentionPoolNet(width=4, num_classes=5).eval()
+    x = torch.rand(3, 3, 16, 16)
+    b, t = m.attention_maps(x)
+    assert b.shape == (3, 4, 4) and t.shape == (3, 5, 4, 4)
+    assert torch.allclose(m(x), (t * b[:, None]).flatten(2).mean(2), atol=1e-6)
