@@ -68,3 +68,54 @@ def transform_accuracy(models: dict, x, y, levels: dict, stylized: dict | None =
                 xt = transforms.apply(name, x, level, seed=seed)
             out[name][level] = {m: metrics.accuracy(model, xt, y) for m, model in models.items()}
     return out
+
+
+def random_sign_noise(x: torch.Tensor, eps: float, seed: int = 0) -> torch.Tensor:
+    """``clip(x + ε·s)`` with s a seeded random ±1 pattern: the random perturbation of an
+    attack's L∞ size, the baseline for "how much does any change of this size move the maps"."""
+    from .landscape import random_sign
+    _validate.images(x)
+    eps = _validate.parse_eps(eps)
+    return (x + eps * random_sign(x, seed)).clamp(0, 1)
+
+
+def map_shift(model, interpreter, x: torch.Tensor, x_other: torch.Tensor, k: int = 102,
+              border: int = 4) -> dict:
+    """How far the maps of ``model`` move from ``x`` to ``x_other`` (attacked or noised).
+
+    Maps are computed for each image's *predicted* class (what the model looks at for
+    the decision it makes) with ``interpreter`` (an advlab interpreter bound to ``model``)
+    and normalised. Returns per-image tensors: ``iou`` (top-``k`` pixels; default 10 % of
+    32×32), ``l1``, ``border_clean``, ``border_other``, ``flipped`` (prediction changed).
+    """
+    from . import interpret
+    _validate.images(x)
+    _validate.images(x_other, "x_other")
+    if x.shape != x_other.shape:
+        raise ValueError(f"x_other must have the shape of x {tuple(x.shape)}, got {tuple(x_other.shape)}")
+    p, q = metrics.predict(model, x), metrics.predict(model, x_other)
+    a = interpret.normalize(interpreter(x, p))
+    b = interpret.normalize(interpreter(x_other, q))
+    return {"iou": metrics.topk_iou(a, b, k), "l1": metrics.l1_distance(a, b),
+            "border_clean": metrics.border_mass(a, border), "border_other": metrics.border_mass(b, border),
+            "flipped": (p != q).float()}
+
+
+def prototype_changes(model, x: torch.Tensor, x_other: torch.Tensor, k: int = 4) -> dict:
+    """ProtoPNet's ``k`` most activated prototypes (by maximal similarity, any class) on
+    ``x`` and on ``x_other``: per image, how many of the top-``k`` changed, and per new
+    prototype, whether it belongs to the class predicted on ``x_other``."""
+    if not hasattr(model, "similarity_maps"):
+        raise ValueError(f"model must be a ProtoPNet, got {type(model).__name__}")
+    with attacks.frozen_eval(model), torch.no_grad():
+        top = model.similarity_maps(x).flatten(2).amax(2).topk(k, dim=1).indices
+        top_o = model.similarity_maps(x_other).flatten(2).amax(2).topk(k, dim=1).indices
+    q = metrics.predict(model, x_other)
+    changed, of_new_class = [], []
+    for i in range(len(x)):
+        new = sorted(set(top_o[i].tolist()) - set(top[i].tolist()))
+        changed.append(len(new))
+        of_new_class += [int(model.prototype_class[j] == q[i]) for j in new]
+    return {"changed": torch.tensor(changed, dtype=torch.float),
+            "new_of_predicted_class": torch.tensor(of_new_class, dtype=torch.float),
+            "top": top, "top_other": top_o}

@@ -71,3 +71,32 @@ def test_transform_accuracy_matches_direct_evaluation(tiny_gap, tiny_batch):
         al.experiments.transform_accuracy(models, x, y, {"blur": [1]})
     with pytest.raises(ValueError, match="models"):
         al.experiments.transform_accuracy({}, x, y, {"saturate": [2]})
+
+
+def test_map_shift_is_zero_for_the_same_image_and_matches_metrics(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    gc = al.interpret.GradCAM(tiny_gap)
+    same = al.experiments.map_shift(tiny_gap, gc, x, x.clone(), k=25)
+    assert torch.all(same["iou"] == 1) and torch.all(same["l1"] == 0) and torch.all(same["flipped"] == 0)
+    noisy = al.experiments.random_sign_noise(x, "16/255", seed=1)
+    assert (noisy - x).abs().max() <= 16 / 255 + 1e-6 and torch.equal(noisy, al.experiments.random_sign_noise(x, "16/255", seed=1))
+    shift = al.experiments.map_shift(tiny_gap, gc, x, noisy, k=25)
+    p, q = al.metrics.predict(tiny_gap, x), al.metrics.predict(tiny_gap, noisy)
+    a, b = al.interpret.normalize(gc(x, p)), al.interpret.normalize(gc(noisy, q))
+    assert torch.allclose(shift["iou"], al.metrics.topk_iou(a, b, 25))
+    assert torch.allclose(shift["border_other"], al.metrics.border_mass(b, 4))
+    with pytest.raises(ValueError, match="x_other"):
+        al.experiments.map_shift(tiny_gap, gc, x, x[:2])
+
+
+def test_prototype_changes(tiny_proto, tiny_batch):
+    x, _ = tiny_batch
+    same = al.experiments.prototype_changes(tiny_proto, x, x.clone(), k=4)
+    assert torch.all(same["changed"] == 0) and len(same["new_of_predicted_class"]) == 0
+    other = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(9))
+    diff = al.experiments.prototype_changes(tiny_proto, x, other, k=4)
+    for i in range(4):
+        assert diff["changed"][i] == len(set(diff["top_other"][i].tolist()) - set(diff["top"][i].tolist()))
+    assert set(diff["new_of_predicted_class"].tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="ProtoPNet"):
+        al.experiments.prototype_changes(al.models.GapCNN(), x, x)

@@ -97,3 +97,18 @@ def test_edge_alignment_scores_edges_high_and_noise_low():
     assert al.metrics.edge_alignment(inside, x).max() < 0.5
     with pytest.raises(ValueError, match="maps must have shape"):
         al.metrics.edge_alignment(torch.rand(2, 8, 8), x)
+
+
+def test_border_mass():
+    uniform = torch.ones(2, 32, 32)
+    assert torch.allclose(al.metrics.border_mass(uniform, 4), torch.full((2,), 1 - 24 * 24 / 1024))
+    centre = torch.zeros(1, 32, 32)
+    centre[0, 10:20, 10:20] = 1
+    assert al.metrics.border_mass(centre, 4).item() == 0
+    edge = torch.zeros(1, 32, 32)
+    edge[0, 0, :] = 1
+    assert al.metrics.border_mass(edge, 4).item() == 1
+    with pytest.raises(ValueError, match="non-negative"):
+        al.metrics.border_mass(-uniform)
+    with pytest.raises(ValueError, match="width"):
+        al.metrics.border_mass(uniform, 16)
