@@ -37,11 +37,14 @@ def frozen_eval(model: torch.nn.Module):
 def model_labels(model: torch.nn.Module, y, x: torch.Tensor, name: str) -> torch.Tensor:
     """Validate class indices ``y`` for batch ``x`` against the number of classes ``model``
     outputs (one forward of one image); returns them as a long tensor on ``x``'s device.
-    Call inside :func:`frozen_eval`, so the probe cannot touch batch-norm statistics."""
+    Call inside :func:`frozen_eval`, so the probe cannot touch batch-norm statistics.
+    Labels made under ``torch.inference_mode`` (e.g. by :func:`advlab.metrics.predict`) are
+    copied into normal tensors, which autograd accepts."""
     y = _validate.labels(y, x.shape[0], name=name)
     with torch.no_grad():
         n_classes = model(x[:1]).shape[1]
-    return _validate.labels(y, x.shape[0], n_classes, name=name).to(x.device)
+    y = _validate.labels(y, x.shape[0], n_classes, name=name).to(x.device)
+    return y.clone() if y.is_inference() else y
 
 
 class Attack:
