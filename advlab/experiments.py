@@ -119,3 +119,16 @@ def prototype_changes(model, x: torch.Tensor, x_other: torch.Tensor, k: int = 4)
     return {"changed": torch.tensor(changed, dtype=torch.float),
             "new_of_predicted_class": torch.tensor(of_new_class, dtype=torch.float),
             "top": top, "top_other": top_o}
+
+
+def shift_summary(model, interpreter: str, x: torch.Tensor, y: torch.Tensor, eps="8/255", steps: int = 10,
+                  k: int = 102, seed: int = 0) -> dict:
+    """Means of :func:`map_shift` for a PGD attack (ε, ``steps``) and for the random ±ε noise
+    baseline, with maps from the interpreter named ``interpreter``:
+    ``{"pgd": {...}, "noise": {...}}``, each with iou, l1, border_clean, border_other, flipped."""
+    from . import interpret
+    attr = interpret.make(interpreter, model)
+    adv = attacks.PGD(model, eps=eps, steps=steps, seed=seed)(x, y)
+    noisy = random_sign_noise(x, eps, seed=seed)
+    return {name: {key: float(v.mean()) for key, v in map_shift(model, attr, x, other, k=k).items()}
+            for name, other in (("pgd", adv), ("noise", noisy))}

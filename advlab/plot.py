@@ -95,3 +95,55 @@ def map_grid(x: torch.Tensor, maps: dict, titles=None, size=1.5):
         ax.set_xticks([]); ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def map_pairs(x: torch.Tensor, x_adv: torch.Tensor, rows: dict, titles=None, size=1.45):
+    """Clean and adversarial maps side by side: one row per map (``rows``: name → (clean maps,
+    adversarial maps), each N×H×W in [0, 1]), columns alternating clean / adversarial per image,
+    each map drawn over its image."""
+    import matplotlib.pyplot as plt
+    n = len(x)
+    fig, axes = plt.subplots(len(rows), 2 * n, figsize=(size * 2 * n + 1.0, size * len(rows) + 0.4), squeeze=False)
+    for r, (name, (clean, adv)) in enumerate(rows.items()):
+        for j in range(n):
+            for c, (img, m) in enumerate(((x[j], clean[j]), (x_adv[j], adv[j]))):
+                ax = axes[r, 2 * j + c]
+                overlay(ax, img, m)
+                ax.axis("on"); ax.set_xticks([]); ax.set_yticks([])
+                if r == 0:
+                    ax.set_title((titles[2 * j + c] if titles else ("clean", "adversarial")[c]), fontsize=7)
+        axes[r, 0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def prototypes(model, x: torch.Tensor, classes, k: int = 4, title: str = "", size=1.45):
+    """ProtoPNet's explanation of one image: its ``k`` most activated prototypes (any class),
+    each as the similarity map over the image and the training image the prototype was pushed
+    to, with the pushed patch outlined."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+    if x.dim() == 3:
+        x = x[None]
+    with torch.no_grad():
+        sims = model.similarity_maps(x)[0]
+    score = sims.flatten(1).amax(1)
+    top = score.topk(k).indices.tolist()
+    h = x.shape[-1] // sims.shape[-1]
+    fig, axes = plt.subplots(2, k, figsize=(size * k, size * 2 + 0.5), squeeze=False)
+    for c, j in enumerate(top):
+        m = torch.nn.functional.interpolate(sims[j][None, None], size=x.shape[-2:], mode="bilinear",
+                                            align_corners=False)[0, 0]
+        m = (m - m.min()) / (m.max() - m.min() + 1e-12)
+        overlay(axes[0, c], x[0], m)
+        axes[0, c].set_title(f"#{j} ({classes[int(model.prototype_class[j])]})\nsim {score[j]:.2f}", fontsize=7)
+        src = model.proto_images[j].float() / 255
+        axes[1, c].imshow(to_hwc(src), **image_kwargs(src))
+        r0, c0 = model.proto_locations[j].tolist()
+        axes[1, c].add_patch(Rectangle((c0 * h - 0.5, r0 * h - 0.5), h, h, fill=False, ec="yellow", lw=1.5))
+        axes[1, c].axis("off")
+        axes[1, c].set_title("pushed to (train)", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

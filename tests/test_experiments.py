@@ -100,3 +100,15 @@ def test_prototype_changes(tiny_proto, tiny_batch):
     assert set(diff["new_of_predicted_class"].tolist()) <= {0.0, 1.0}
     with pytest.raises(ValueError, match="ProtoPNet"):
         al.experiments.prototype_changes(al.models.GapCNN(), x, x)
+
+
+def test_shift_summary_averages_map_shift(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    s = al.experiments.shift_summary(tiny_gap, "gradcam", x, y, eps="8/255", steps=3, k=25, seed=4)
+    adv = al.attacks.PGD(tiny_gap, eps="8/255", steps=3, seed=4)(x, y)
+    ref = al.experiments.map_shift(tiny_gap, al.interpret.GradCAM(tiny_gap), x, adv, k=25)
+    assert s["pgd"]["iou"] == pytest.approx(float(ref["iou"].mean()))
+    assert s["pgd"]["flipped"] == pytest.approx(float(ref["flipped"].mean()))
+    noise = al.experiments.map_shift(tiny_gap, al.interpret.GradCAM(tiny_gap), x,
+                                     al.experiments.random_sign_noise(x, "8/255", seed=4), k=25)
+    assert s["noise"]["l1"] == pytest.approx(float(noise["l1"].mean()))
