@@ -151,3 +151,14 @@ def border_mass(maps, width: int = 4) -> torch.Tensor:
     ring[width:h - width, width:w - width] = False
     total = maps.flatten(1).sum(1).clamp_min(1e-12)
     return (maps * ring).flatten(1).sum(1) / total
+
+
+def total_variation(maps) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels of each map (N×H×W), after
+    min-max scaling each map to [0, 1]: 0 for a constant map, 1 for a checkerboard.
+    Speckled gradient maps score high, smooth shape-like maps low."""
+    from .interpret import normalize
+    m = normalize(_maps(maps, "maps"))
+    dx = (m[:, :, 1:] - m[:, :, :-1]).abs().flatten(1).mean(1)
+    dy = (m[:, 1:, :] - m[:, :-1, :]).abs().flatten(1).mean(1)
+    return (dx + dy) / 2

@@ -130,7 +130,7 @@ def prototypes(model, x: torch.Tensor, classes, k: int = 4, title: str = "", siz
     score = sims.flatten(1).amax(1)
     top = score.topk(k).indices.tolist()
     h = x.shape[-1] // sims.shape[-1]
-    fig, axes = plt.subplots(2, k, figsize=(size * k, size * 2 + 0.5), squeeze=False)
+    fig, axes = plt.subplots(2, k, figsize=(size * k, size * 2 + 1.0), squeeze=False)
     for c, j in enumerate(top):
         m = torch.nn.functional.interpolate(sims[j][None, None], size=x.shape[-2:], mode="bilinear",
                                             align_corners=False)[0, 0]

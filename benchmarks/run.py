@@ -145,7 +145,32 @@ def bench_slider(n_changes=30):
         rows[-1]["static_s"] = time.perf_counter() - t
         rows[-1]["static_kb"] = len(html.encode()) / 1024
     rows.append(_bench_texture_lab(n_changes))
+    rows.append(_bench_map_comparison(n_changes))
     return rows
+
+
+def _bench_map_comparison(n_changes):
+    """MapComparison: ε changes (never cached), PGD-10 on each of the three chapter-2 models."""
+    names = {"CNN": "cifar_resnet8", "attention": "cifar_attention_pool", "ProtoPNet": "cifar_protopnet"}
+    models = {k: al.zoo.load(v) for k, v in names.items()}
+    d = al.data.subset("cifar10", 8)
+    panel = al.widgets.MapComparison(models, d.x, d.y, attack="pgd", steps=10)
+    lat, draw = [], []
+    for i in range(n_changes):
+        t0 = time.perf_counter()
+        panel.eps.value = (1 + i % 30) / 255
+        lat.append(time.perf_counter() - t0)
+        t2 = time.perf_counter()
+        panel.draw(panel.state); panel.png()
+        draw.append(time.perf_counter() - t2)
+    lat.sort()
+    values = [i / 255 for i in (0, 1, 2, 4, 8, 16)]
+    t = time.perf_counter()
+    html = panel.static(panel.eps, values).data
+    return {"panel": "MapComparison (3 × ResNet-8 heads, PGD-10, Grad-CAM / attention / prototype)",
+            "changes": len(lat), "p50_ms": 1000 * lat[len(lat) // 2], "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
+            "draw_ms": 1000 * statistics.median(draw), "static_frames": len(values),
+            "static_s": time.perf_counter() - t, "static_kb": len(html.encode()) / 1024}
 
 
 def _bench_texture_lab(n_changes):

@@ -112,3 +112,12 @@ def test_border_mass():
         al.metrics.border_mass(-uniform)
     with pytest.raises(ValueError, match="width"):
         al.metrics.border_mass(uniform, 16)
+
+
+def test_total_variation():
+    flat = torch.full((1, 8, 8), 0.3)
+    assert al.metrics.total_variation(flat).item() == 0
+    board = ((torch.arange(8)[:, None] + torch.arange(8)[None]) % 2).float()[None]
+    assert al.metrics.total_variation(board).item() == pytest.approx(1.0)
+    ramp = torch.linspace(0, 1, 8).expand(8, 8)[None]
+    assert al.metrics.total_variation(ramp).item() == pytest.approx((1 / 7) / 2)

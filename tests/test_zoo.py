@@ -41,6 +41,25 @@ def test_adversarially_trained_meets_robust_target():
     assert "PGD-40" in e["robust_eval"] and e["robust_accuracy"] >= 0.89
 
 
+# Shape vs texture: adversarial training must buy robustness (PGD-20, L-inf 8/255) at a cost in
+# clean accuracy, and the underfit model must sit near the robust models' clean accuracy.
+SHAPE_TEXTURE_AT = ["cifar_resnet8_pgd_linf2", "cifar_resnet8_pgd_linf8", "cifar_resnet8_pgd_l2", "cifar_resnet8_fgsm8"]
+
+
+@pytest.mark.parametrize("name", SHAPE_TEXTURE_AT)
+def test_adversarial_training_trades_clean_for_robust_accuracy(name):
+    std, e = al.zoo.entry("cifar_resnet8"), al.zoo.entry(name)
+    assert "PGD-20 L-inf eps=0.03137" in e["robust_eval"]
+    assert e["robust_accuracy"] >= std["robust_accuracy"] + 0.10
+    assert e["clean_accuracy"] < std["clean_accuracy"]
+
+
+def test_underfit_matches_the_robust_models_clean_accuracy():
+    under = al.zoo.entry("cifar_resnet8_underfit")["clean_accuracy"]
+    at = [al.zoo.entry(n)["clean_accuracy"] for n in SHAPE_TEXTURE_AT]
+    assert min(at) - 0.05 <= under <= max(at) + 0.05 and under < al.zoo.entry("cifar_resnet8")["clean_accuracy"] - 0.1
+
+
 def test_unknown_name():
     with pytest.raises(ValueError, match="mnist_cnn"):
         al.zoo.load("resnet50")
