@@ -159,3 +159,21 @@ def test_prototype_map_is_the_best_matching_prototype_of_the_class(tiny_proto, t
         al.interpret.PrototypeMap(tiny_proto, rank=2)(x, y)
     with pytest.raises(ValueError, match="ProtoPNet"):
         al.interpret.PrototypeMap(al.models.GapCNN())
+
+
+@pytest.mark.parametrize("name", ["saliency", "integrated_gradients", "gradcam", "scorecam", "attention", "prototype"])
+def test_batched_attribution_equals_one_batch(name, model_for, tiny_batch):
+    x, y = tiny_batch
+    attr = al.interpret.make(name, model_for(name))
+    assert torch.allclose(attr(x, y, batch_size=3), attr(x, y), atol=1e-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        attr(x, y, batch_size=0)
+
+
+def test_batched_smoothgrad_is_seeded_per_batch(tiny_gap, tiny_batch):
+    # noise is drawn per batch from the fixed seed: the same batch_size repeats exactly
+    x, y = tiny_batch
+    sg = al.interpret.SmoothGrad(tiny_gap, n_samples=5)
+    a = sg(x, y, batch_size=2)
+    assert a.shape == (4, 16, 16) and torch.equal(a, sg(x, y, batch_size=2))
+    assert torch.equal(a[:2], sg(x[:2], y[:2]))

@@ -22,11 +22,16 @@ class Interpreter:
     def __init__(self, model):
         self.model = _validate.model(model)
 
-    def attribute(self, x: torch.Tensor, target) -> torch.Tensor:
+    def attribute(self, x: torch.Tensor, target, batch_size: int | None = None) -> torch.Tensor:
+        """Maps of ``x`` for classes ``target``; ``batch_size`` bounds how many images go
+        through the method at once (SmoothGrad and IG multiply a batch by their samples or
+        steps, so large batches need a lot of memory)."""
         _validate.images(x)
         with frozen_eval(self.model):
             target = model_labels(self.model, target, x, "target")
-            maps = self._attribute(x.detach().clone().requires_grad_(True), target)
+            n = len(x) if batch_size is None else _validate.number(batch_size, "batch_size", 1, 10**9, integer=True)
+            maps = torch.cat([self._attribute(x[i:i + n].detach().clone().requires_grad_(True), target[i:i + n])
+                              for i in range(0, len(x), n)])
         return maps.detach()
 
     __call__ = attribute
