@@ -130,7 +130,22 @@ def resnet_trunk(depth: int = 8, width: int = 16, in_channels: int = 3):
 _CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
-class ResNet(nn.Module):
+class _TrunkNet(nn.Module):
+    """Normalisation and the ResNet trunk, shared by the heads below (CAM-ready ``features``)."""
+
+    preferred_memory_format = torch.channels_last
+
+    def __init__(self, depth: int, width: int, in_channels: int, mean, std):
+        super().__init__()
+        self.normalize = Normalize(mean, std)
+        self.stem, self.features, self.trunk_channels = resnet_trunk(depth, width, in_channels)
+
+    def trunk(self, x):
+        """The last feature maps, N×C×h×w."""
+        return self.features(self.stem(self.normalize(x)))
+
+
+class ResNet(_TrunkNet):
     """The CIFAR ResNet of He et al. (2016): depth 6n + 2, three stages of ``n``
     basic blocks with widths w, 2w, 4w, then global average pooling.
 
@@ -139,21 +154,17 @@ class ResNet(nn.Module):
     stage (CAM-ready, like :class:`GapCNN`).
     """
 
-    preferred_memory_format = torch.channels_last
-
     def __init__(self, depth: int = 8, width: int = 16, in_channels: int = 3, num_classes: int = 10,
                  mean=_CIFAR_MEAN, std=_CIFAR_STD):
-        super().__init__()
-        self.normalize = Normalize(mean, std)
-        self.stem, self.features, c = resnet_trunk(depth, width, in_channels)
+        super().__init__(depth, width, in_channels, mean, std)
         self.gap = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(c, num_classes)
+        self.fc = nn.Linear(self.trunk_channels, num_classes)
 
     def forward(self, x):
-        return self.fc(torch.flatten(self.gap(self.features(self.stem(self.normalize(x)))), 1))
+        return self.fc(torch.flatten(self.gap(self.trunk(x)), 1))
 
 
-class AttentionPoolNet(nn.Module):
+class AttentionPoolNet(_TrunkNet):
     """Attentional pooling (Girdhar & Ramanan, 2017) on the ResNet trunk.
 
     With features X (one row per position p), a class-agnostic *bottom-up*
@@ -163,19 +174,15 @@ class AttentionPoolNet(nn.Module):
     :meth:`attention_maps`.
     """
 
-    preferred_memory_format = torch.channels_last
-
     def __init__(self, depth: int = 8, width: int = 16, in_channels: int = 3, num_classes: int = 10,
                  mean=_CIFAR_MEAN, std=_CIFAR_STD):
-        super().__init__()
-        self.normalize = Normalize(mean, std)
-        self.stem, self.features, c = resnet_trunk(depth, width, in_channels)
-        self.bottom_up = nn.Conv2d(c, 1, 1)
-        self.top_down = nn.Conv2d(c, num_classes, 1)
+        super().__init__(depth, width, in_channels, mean, std)
+        self.bottom_up = nn.Conv2d(self.trunk_channels, 1, 1)
+        self.top_down = nn.Conv2d(self.trunk_channels, num_classes, 1)
 
     def attention_maps(self, x):
         """``(b, t)``: bottom-up attention N×h×w and top-down attention N×K×h×w."""
-        f = self.features(self.stem(self.normalize(x)))
+        f = self.trunk(x)
         return self.bottom_up(f)[:, 0], self.top_down(f)
 
     def forward(self, x):
@@ -183,7 +190,7 @@ class AttentionPoolNet(nn.Module):
         return (t * b[:, None]).mean(dim=(2, 3))
 
 
-class ProtoPNet(nn.Module):
+class ProtoPNet(_TrunkNet):
     """ProtoPNet (Chen et al., 2019) on the ResNet trunk: "this looks like that".
 
     Features go through add-on 1×1 layers to latent patches z (N×D×h×w); each of
@@ -199,14 +206,11 @@ class ProtoPNet(nn.Module):
     connections to other classes.
     """
 
-    preferred_memory_format = torch.channels_last
-
     def __init__(self, depth: int = 8, width: int = 16, prototypes_per_class: int = 5, proto_dim: int = 32,
                  in_channels: int = 3, num_classes: int = 10, image_size: int = 32,
                  mean=_CIFAR_MEAN, std=_CIFAR_STD):
-        super().__init__()
-        self.normalize = Normalize(mean, std)
-        self.stem, self.features, c = resnet_trunk(depth, width, in_channels)
+        super().__init__(depth, width, in_channels, mean, std)
+        c = self.trunk_channels
         ppc = _validate.number(prototypes_per_class, "prototypes_per_class", 1, 100, integer=True)
         d = _validate.number(proto_dim, "proto_dim", 1, 4096, integer=True)
         m = ppc * num_classes
@@ -221,9 +225,14 @@ class ProtoPNet(nn.Module):
         self.register_buffer("proto_locations", torch.full((m, 2), -1, dtype=torch.long))
         self.register_buffer("proto_source", torch.full((m,), -1, dtype=torch.long))
 
-    def distances(self, x):
-        """Squared L2 distance of every prototype to every latent patch, N×m×h×w."""
-        z = self.add_on(self.features(self.stem(self.normalize(x))))
+    def latent(self, x):
+        """Latent patches z (N×D×h×w) that prototypes are compared with."""
+        return self.add_on(self.trunk(x))
+
+    def distances(self, x=None, z=None):
+        """Squared L2 distance of every prototype to every latent patch, N×m×h×w
+        (of images ``x``, or of latent patches ``z`` already computed)."""
+        z = self.latent(x) if z is None else z
         p = self.prototypes
         z2 = z.pow(2).sum(1, keepdim=True)
         zp = nn.functional.conv2d(z, p)
@@ -259,8 +268,8 @@ class ProtoPNet(nn.Module):
         best = torch.full((m,), float("inf"))
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-            z = self.add_on(self.features(self.stem(self.normalize(xb))))
-            d = self.distances(xb)                                   # B×m×h×w
+            z = self.latent(xb)
+            d = self.distances(z=z)                                  # B×m×h×w
             mask = self.prototype_class[None] == yb[:, None]        # B×m: image of the prototype's class
             d = torch.where(mask[:, :, None, None], d, torch.full_like(d, float("inf")))
             flat = d.permute(1, 0, 2, 3).reshape(m, -1)              # m × (B·h·w)

@@ -1,7 +1,6 @@
 """AttackExplorer: an attack with an ε slider, the perturbation, predictions and maps."""
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -59,22 +58,14 @@ class AttackExplorer(Panel):
     def __init__(self, model, images, labels, classes=None, interpreter="saliency", attack="pgd",
                  eps=None, steps=10, cache_size=256):
         self.model = _validate.model(model)
-        self.images = _validate.images(images, "images")
-        with attacks.frozen_eval(model), torch.no_grad():  # the caller's model mode is kept
-            self.n_classes = model(images[:1]).shape[1]
-        self.labels = _validate.labels(labels, len(images), self.n_classes, name="labels")
-        self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
-        if len(self.classes) != self.n_classes:
-            raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")
-        self.rgb = images.shape[1] == 3
+        self.bind_data(model, images, labels, classes)
+        self.rgb = self.images.shape[1] == 3
         self.options = [i for i in self.INTERPRETERS if i not in ("gradcam", "cam") or hasattr(model, "fc")]
         _validate.choice(interpreter, "interpreter", self.options)
         _validate.choice(attack, "attack", attacks.REGISTRY)
         self._init = dict(interpreter=interpreter, attack=attack, steps=steps,
                           eps=eps if eps is not None else (8 / 255 if self.rgb else 0.2))
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
-        super().__init__()
+        super().__init__(cache_size)
 
     # -- controls ------------------------------------------------------------
     def controls(self):
@@ -133,16 +124,6 @@ class AttackExplorer(Panel):
                     target=self.target.value, interpreter=self.interpreter.value)
 
     # -- pure computation ---------------------------------------------------------
-    def _cached(self, key, fn):
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        value = fn()
-        self._cache[key] = value
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return value
-
     def _probs_and_map(self, x, interpreter):
         """Class probabilities of one image and the map of its predicted class."""
         with attacks.frozen_eval(self.model), torch.no_grad():

@@ -15,6 +15,7 @@ import io
 import re
 import logging
 import os
+from collections import OrderedDict
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,11 @@ def in_book() -> bool:
 class Panel:
     """Base of all panels. Subclasses define ``controls()``, ``compute(**params)`` and ``draw(state)``."""
 
-    def __init__(self):
+    def __init__(self, cache_size: int = 256):
         import ipywidgets as W
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
         self.state = None
         self._background = None
         self.message = W.HTML(value="")
@@ -68,6 +71,32 @@ class Panel:
         raise NotImplementedError
 
     # -- shared ------------------------------------------------------------
+    def bind_data(self, model, images, labels, classes) -> None:
+        """Validate and keep the panel's ``images``, ``labels`` and class names, checked
+        against the number of classes ``model`` outputs (the caller's model mode is kept)."""
+        import torch
+
+        from .. import _validate
+        from ..attacks import frozen_eval
+        self.images = _validate.images(images, "images")
+        with frozen_eval(model), torch.no_grad():
+            self.n_classes = model(self.images[:1]).shape[1]
+        self.labels = _validate.labels(labels, len(self.images), self.n_classes, name="labels")
+        self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
+        if len(self.classes) != self.n_classes:
+            raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")
+
+    def _cached(self, key, fn):
+        """``fn()`` memoised under ``key`` in a least-recently-used cache of ``cache_size`` entries."""
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        value = fn()
+        self._cache[key] = value
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return value
+
     def update(self) -> bool:
         """Recompute and redraw from the controls; on a bad value show the message. Returns success."""
         try:
@@ -139,6 +168,34 @@ class Panel:
         html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
         self.draw(self.state)
         return HTML(html)
+
+
+class UploadPanel(Panel):
+    """A panel that also accepts the user's own picture: an ``upload`` FileUpload control and a
+    ``use_upload`` checkbox (created by the subclass's ``controls``); cache keys of the uploaded
+    picture start with ``"upload"``."""
+
+    _upload = None
+
+    def set_image(self, source) -> None:
+        """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized."""
+        from .. import data
+        try:
+            self._upload = data.load_image(source, size=self.images.shape[-1], channels=self.images.shape[1])
+        except ValueError as err:
+            self.show_error(err)
+            return
+        self._cache = OrderedDict((k, v) for k, v in self._cache.items() if k[0] != "upload")
+        if self.use_upload.value:
+            self.update()
+        else:
+            self.use_upload.value = True
+
+    def _on_upload(self, change):
+        files = change["new"]
+        if files:
+            f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
+            self.set_image(f["content"])
 
 
 def show(panel, control, values):

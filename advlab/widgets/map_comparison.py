@@ -1,16 +1,15 @@
 """MapComparison: one attack on several models, each model's own map on the clean and the attacked image."""
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .. import _validate, attacks, data, interpret
+from .. import _validate, attacks, interpret
 from ..plot import amplify, image_kwargs, to_hwc
 from .attack_explorer import eps_label
-from .base import Panel
+from .base import UploadPanel
 
 CNN_MAPS = ("gradcam", "cam", "gradcam++", "scorecam")
 
@@ -46,7 +45,7 @@ class ComparisonState:
     views: dict  # model name -> ModelView
 
 
-class MapComparison(Panel):
+class MapComparison(UploadPanel):
     """Attack every model (white-box, each with its own gradients) with the same attack,
     ε and steps, and show each model's map on the clean and the adversarial image.
 
@@ -62,22 +61,12 @@ class MapComparison(Panel):
         if not isinstance(models, dict) or not 1 <= len(models) <= 4:
             raise ValueError("models must be a dict of 1 to 4 named models")
         self.models = {str(k): _validate.model(m) for k, m in models.items()}
-        self.images = _validate.images(images, "images")
-        first = next(iter(self.models.values()))
-        with attacks.frozen_eval(first), torch.no_grad():
-            self.n_classes = first(self.images[:1]).shape[1]
-        self.labels = _validate.labels(labels, len(self.images), self.n_classes, name="labels")
-        self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
-        if len(self.classes) != self.n_classes:
-            raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")
+        self.bind_data(next(iter(self.models.values())), images, labels, classes)
         _validate.choice(attack, "attack", attacks.REGISTRY)
         _validate.choice(cnn_map, "cnn_map", CNN_MAPS)
         self._init = dict(attack=attack, eps=_validate.parse_eps(eps), steps=steps, cnn_map=cnn_map)
         self._check_eps(self._init["eps"])
-        self._upload = None
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
-        super().__init__()
+        super().__init__(cache_size)
 
     # -- controls ------------------------------------------------------------------
     def controls(self):
@@ -101,40 +90,11 @@ class MapComparison(Panel):
         if not 0 <= eps <= 32 / 255:
             raise ValueError(f"ε = {eps:.4g} is outside the panel's range [0, 32/255]")
 
-    def set_image(self, source) -> None:
-        """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized."""
-        try:
-            self._upload = data.load_image(source, size=self.images.shape[-1], channels=self.images.shape[1])
-        except ValueError as err:
-            self.show_error(err)
-            return
-        self._cache = OrderedDict((k, v) for k, v in self._cache.items() if k[0] != "upload")
-        if self.use_upload.value:
-            self.update()
-        else:
-            self.use_upload.value = True
-
-    def _on_upload(self, change):
-        files = change["new"]
-        if files:
-            f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
-            self.set_image(f["content"])
-
     def params(self):
         return dict(index=self.index.value, attack=self.attack.value, eps=self.eps.value, steps=self.steps.value,
                     cnn_map=self.cnn_map.value, use_upload=self.use_upload.value)
 
     # -- computation ------------------------------------------------------------------
-    def _cached(self, key, fn):
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        value = fn()
-        self._cache[key] = value
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return value
-
     def map_name(self, name, cnn_map=None):
         kind = default_map(self.models[name])
         return kind if kind != "gradcam" else (cnn_map or self.cnn_map.value)

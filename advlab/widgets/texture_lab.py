@@ -1,15 +1,14 @@
 """TextureLab: a shape-vs-texture transform with a strength slider, two models' predictions and maps."""
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .. import _validate, attacks, data, interpret, transforms
+from .. import _validate, attacks, interpret, transforms
 from ..plot import image_kwargs, to_hwc
-from .base import Panel
+from .base import UploadPanel
 
 
 @dataclass
@@ -29,7 +28,7 @@ class TextureState:
         return int((self.probs_t if transformed else self.probs)[name].argmax())
 
 
-class TextureLab(Panel):
+class TextureLab(UploadPanel):
     """Transform an image (saturation, patch shuffling, stylisation) and watch what
     each model predicts and where its SmoothGrad map looks.
 
@@ -47,16 +46,9 @@ class TextureLab(Panel):
             raise ValueError(f"models must be a dict of 1 to 3 named models, got {type(models).__name__}"
                              + (f" with {len(models)} entries" if isinstance(models, dict) else ""))
         self.models = {str(k): _validate.model(m) for k, m in models.items()}
-        self.images = _validate.images(images, "images")
-        if self.images.shape[1] != 3:
+        if _validate.images(images, "images").shape[1] != 3:  # before the model sees them
             raise ValueError("images must be RGB (N×3×H×W) for the shape-vs-texture transforms")
-        first = next(iter(self.models.values()))
-        with attacks.frozen_eval(first), torch.no_grad():
-            self.n_classes = first(self.images[:1]).shape[1]
-        self.labels = _validate.labels(labels, len(self.images), self.n_classes, name="labels")
-        self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
-        if len(self.classes) != self.n_classes:
-            raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")
+        self.bind_data(next(iter(self.models.values())), images, labels, classes)
         _validate.choice(transform, "transform", transforms.TRANSFORMS)
         self.stylized = {}
         for s, xs in (stylized or {}).items():
@@ -68,11 +60,8 @@ class TextureLab(Panel):
         self.interpreters = {k: interpret.make("smoothgrad", m, n_samples=n_samples, sigma=sigma, seed=seed)
                              for k, m in self.models.items()}
         self.seed = seed
-        self._upload = None
         self._init_transform = transform
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
-        super().__init__()
+        super().__init__(cache_size)
 
     # -- controls ----------------------------------------------------------------
     def controls(self):
@@ -109,25 +98,6 @@ class TextureLab(Panel):
             self._quiet = False
         self.update()
 
-    def set_image(self, source) -> None:
-        """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized."""
-        try:
-            self._upload = data.load_image(source, size=self.images.shape[-1])
-        except ValueError as err:
-            self.show_error(err)
-            return
-        self._cache = OrderedDict((k, v) for k, v in self._cache.items() if k[0] != "upload")
-        if self.use_upload.value:
-            self.update()
-        else:
-            self.use_upload.value = True
-
-    def _on_upload(self, change):
-        files = change["new"]
-        if files:
-            f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
-            self.set_image(f["content"])
-
     def update(self) -> bool:
         if getattr(self, "_quiet", False):
             return False
@@ -138,16 +108,6 @@ class TextureLab(Panel):
                     use_upload=self.use_upload.value)
 
     # -- pure computation -----------------------------------------------------------
-    def _cached(self, key, fn):
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        value = fn()
-        self._cache[key] = value
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return value
-
     def _transformed(self, src, x, index, transform, level):
         if transform == "stylize" and src == "image" and float(level) in self.stylized:
             return self.stylized[float(level)][index:index + 1]
