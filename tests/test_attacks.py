@@ -80,6 +80,17 @@ def test_mim_momentum_changes_path(tiny_gap, tiny_batch):
     assert not torch.equal(mim, bim)
 
 
+@pytest.mark.parametrize("name,norm", itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"]))
+def test_chunking_does_not_change_the_result(name, norm, tiny_gap, tiny_batch):
+    # chunks are attacked one after another; starts, restarts and results must not depend on it
+    x, y = tiny_batch
+    whole, _ = _make(name, tiny_gap, norm, False, restarts=2, random_start=True, batch_size=None)
+    expected = whole(x, y)
+    for size in (1, 3):
+        chunked, _ = _make(name, tiny_gap, norm, False, restarts=2, random_start=True, batch_size=size)
+        assert torch.allclose(chunked(x, y), expected, atol=1e-6)
+
+
 def test_eps_parsing_and_zero(tiny_gap, tiny_batch):
     x, y = tiny_batch
     assert al.attacks.PGD(tiny_gap, eps="8/255").eps == pytest.approx(8 / 255)
@@ -90,6 +101,7 @@ def test_eps_parsing_and_zero(tiny_gap, tiny_batch):
     ({"eps": -0.1}, "eps"), ({"eps": 2.0}, "eps"), ({"eps": float("nan")}, "eps"),
     ({"eps": "eight"}, "eps"), ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"),
     ({"alpha": -1}, "alpha"), ({"norm": "l3"}, "norm"), ({"restarts": 0}, "restarts"),
+    ({"batch_size": 0}, "batch_size"), ({"batch_size": 1.5}, "batch_size"),
 ])
 def test_bad_arguments(kwargs, word, tiny_gap):
     with pytest.raises(ValueError, match=word):
@@ -121,6 +133,17 @@ def test_bad_images(x, word, tiny_gap):
 def test_bad_labels(y, word, tiny_gap, tiny_batch):
     with pytest.raises(ValueError, match=word):
         al.attacks.FGSM(tiny_gap)(tiny_batch[0], y)
+
+
+def test_class_count_is_probed_again_when_the_head_changes(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    y4 = torch.tensor([0, 1, 2, 4])
+    al.attacks.FGSM(tiny_gap)(x, y4)  # 5 classes: label 4 is fine (and the count is remembered)
+    tiny_gap.fc = torch.nn.Linear(tiny_gap.fc.in_features, 4)
+    with pytest.raises(ValueError, match="class index"):
+        al.attacks.FGSM(tiny_gap)(x, y4)
+    with pytest.raises(ValueError, match="class index"):
+        al.interpret.Saliency(tiny_gap)(x, y4)
 
 
 def test_unknown_attack(tiny_gap):

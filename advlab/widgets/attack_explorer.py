@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .. import _validate, attacks, interpret
+from ..models import fold_batchnorm
 from ..plot import amplify, image_kwargs, to_hwc
 from .base import Panel
 
@@ -59,6 +60,7 @@ class AttackExplorer(Panel):
                  eps=None, steps=10, cache_size=256):
         self.model = _validate.model(model)
         self.bind_data(model, images, labels, classes)
+        self.net = fold_batchnorm(self.model)  # what the panel computes with (see Panel)
         self.rgb = self.images.shape[1] == 3
         self.options = [i for i in self.INTERPRETERS if i not in ("gradcam", "cam") or hasattr(model, "fc")]
         _validate.choice(interpreter, "interpreter", self.options)
@@ -126,9 +128,9 @@ class AttackExplorer(Panel):
     # -- pure computation ---------------------------------------------------------
     def _probs_and_map(self, x, interpreter):
         """Class probabilities of one image and the map of its predicted class."""
-        with attacks.frozen_eval(self.model), torch.no_grad():
-            probs = self.model(x).softmax(1)[0]
-        maps = interpret.make(interpreter, self.model)(x, int(probs.argmax()))
+        with attacks.frozen_eval(self.net), torch.no_grad():
+            probs = self.net(x).softmax(1)[0]
+        maps = interpret.make(interpreter, self.net)(x, int(probs.argmax()))
         return probs, interpret.normalize(maps)[0]
 
     def compute(self, index, attack, eps, steps, target, interpreter):
@@ -143,7 +145,7 @@ class AttackExplorer(Panel):
         targeted = target != -1
         key = ("adv", index, attack, round(eps, 6), steps, target)
         x_adv = self._cached(key, lambda: attacks.make(
-            attack, self.model, eps=eps, steps=1 if attack == "fgsm" else steps, targeted=targeted)(
+            attack, self.net, eps=eps, steps=1 if attack == "fgsm" else steps, targeted=targeted)(
             x, torch.tensor([target]) if targeted else y))
         probs_adv, map_adv = self._cached(key + (interpreter,), lambda: self._probs_and_map(x_adv, interpreter))
         delta = (x_adv - x)[0]

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .. import _validate, attacks, interpret
+from ..models import fold_batchnorm
 from ..plot import amplify, image_kwargs, to_hwc
 from .attack_explorer import eps_label
 from .base import UploadPanel
@@ -62,6 +63,7 @@ class MapComparison(UploadPanel):
             raise ValueError("models must be a dict of 1 to 4 named models")
         self.models = {str(k): _validate.model(m) for k, m in models.items()}
         self.bind_data(next(iter(self.models.values())), images, labels, classes)
+        self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}  # computed with (see Panel)
         _validate.choice(attack, "attack", attacks.REGISTRY)
         _validate.choice(cnn_map, "cnn_map", CNN_MAPS)
         self._init = dict(attack=attack, eps=_validate.parse_eps(eps), steps=steps, cnn_map=cnn_map)
@@ -100,7 +102,7 @@ class MapComparison(UploadPanel):
         return kind if kind != "gradcam" else (cnn_map or self.cnn_map.value)
 
     def _look(self, name, x, how):
-        m = self.models[name]
+        m = self.nets[name]
         with attacks.frozen_eval(m), torch.no_grad():
             probs = m(x).softmax(1)[0]
         k = int(probs.argmax())
@@ -127,7 +129,7 @@ class MapComparison(UploadPanel):
         ident = index if src == "image" else id(self._upload)
         steps_used = 1 if attack == "fgsm" else steps
         views = {}
-        for name, m in self.models.items():
+        for name, m in self.nets.items():
             how = self.map_name(name, cnn_map)
             k, p, mc, _ = self._cached((src, ident, name, how, "clean"), lambda: self._look(name, x, how))
             target = y if y is not None else torch.tensor([k])   # your image: attack the prediction

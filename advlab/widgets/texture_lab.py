@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .. import _validate, attacks, interpret, transforms
+from ..models import fold_batchnorm
 from ..plot import image_kwargs, to_hwc
 from .base import UploadPanel
 
@@ -57,8 +58,9 @@ class TextureLab(UploadPanel):
             if xs.shape != self.images.shape:
                 raise ValueError(f"stylized[{s}] must have the shape of images {tuple(self.images.shape)}, "
                                  f"got {tuple(xs.shape)}")
+        self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}  # computed with (see Panel)
         self.interpreters = {k: interpret.make("smoothgrad", m, n_samples=n_samples, sigma=sigma, seed=seed)
-                             for k, m in self.models.items()}
+                             for k, m in self.nets.items()}
         self.seed = seed
         self._init_transform = transform
         super().__init__(cache_size)
@@ -116,7 +118,7 @@ class TextureLab(UploadPanel):
     def _look(self, x):
         """Each model's softmax and the SmoothGrad map of its predicted class."""
         probs, maps = {}, {}
-        for name, m in self.models.items():
+        for name, m in self.nets.items():
             with attacks.frozen_eval(m), torch.no_grad():
                 p = m(x).softmax(1)[0]
             probs[name] = p
