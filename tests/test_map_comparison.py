@@ -100,3 +100,15 @@ def test_bad_constructor_arguments(tiny_gap, images):
         al.widgets.MapComparison({"a": tiny_gap}, x, y, eps=0.5)
     with pytest.raises(ValueError, match="attack"):
         al.widgets.MapComparison({"a": tiny_gap}, x, y, attack="cw")
+
+
+def test_partial_redraw_matches_a_full_redraw(panel):
+    # png() redraws only the artists whose content changed; the picture must be the same as
+    # drawing everything afresh, after every kind of change
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)))
+    for control, value in [("eps", 9 / 255), ("eps", 2 / 255), ("index", 2), ("cnn_map", "cam"), ("steps", 1)]:
+        getattr(panel, control).value = value
+        shown = pixels(panel.image.value)
+        panel._background = None           # forces a full draw of the same state
+        assert np.array_equal(shown, pixels(panel.png())), control

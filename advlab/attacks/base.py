@@ -7,9 +7,11 @@ whatever happens. Random starts draw from a generator seeded by ``seed``, so the
 same call gives the same ``x_adv``, whatever ``batch_size`` is.
 
 A large batch is attacked ``batch_size`` images at a time, each chunk running the
-whole loop: its activations then stay in the CPU's cache across the steps. On the
-2-core benchmark machine PGD-10 on 256 CIFAR-10 images took about 0.65× the time
-of the same loop on the whole batch (``benchmarks/report.md``).
+whole loop. Small activations are reused from the allocator's heap (and cache) step
+after step, while on a whole batch of 256 CIFAR-10 images each activation is 33 MB,
+a fresh memory mapping the kernel faults in and zeroes every time: on the 2-core
+benchmark machine PGD-10 took 0.66–0.96× the time of the whole-batch loop, depending
+on the allocator's state (``benchmarks/report.md``).
 """
 from __future__ import annotations
 

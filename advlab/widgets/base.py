@@ -189,7 +189,8 @@ class Panel:
                 self.fig.draw_artist(a)
                 self._drawn[a] = now[a]
         out = io.BytesIO()
-        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).save(
+        # the figure is opaque: an RGB PNG is a quarter smaller and faster to encode
+        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB").save(
             out, format="png", compress_level=1)
         return out.getvalue()
 

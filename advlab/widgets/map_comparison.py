@@ -165,7 +165,9 @@ class MapComparison(UploadPanel):
         for r, name in enumerate(self.models):
             axes[r, 0].set_ylabel(name, fontsize=8)
         self.suptitle = fig.suptitle(" ", fontsize=9)
-        fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.55 / (2.1 * n + 0.5) - 0.04, bottom=0.02,
+        fig.text(0.99, 0.005, "each model attacked white-box, with its own gradients", fontsize=6, ha="right",
+                 va="bottom", color="0.4")
+        fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.55 / (2.1 * n + 0.5) - 0.04, bottom=0.035,
                             wspace=0.1, hspace=0.5)
         self.dynamic = [a for row in self.art for a in row.values()] + [ax.title for ax in axes.flat] + [self.suptitle]
         return fig
@@ -187,7 +189,7 @@ class MapComparison(UploadPanel):
                 a["third"].set_data(img)
                 self.ax[r, 2].title.set_text(f"perturbation ×{scale:.1f}")
         truth = f", true: {c[s.label]}" if s.label is not None else ""
-        self.suptitle.set_text(f"{s.source}{truth} — {s.title}, each model attacked white-box")
+        self.suptitle.set_text(f"{s.source}{truth} — {s.title}")
 
     def widget(self):
         import ipywidgets as W
