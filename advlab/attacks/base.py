@@ -53,12 +53,18 @@ def n_classes(model: torch.nn.Module, x: torch.Tensor) -> int:
     for this model while its parameters are the same tensors (a replaced head is probed again).
     Call inside :func:`frozen_eval`, so the probe cannot touch batch-norm statistics."""
     key = (tuple(map(id, model.parameters())), tuple(x.shape[1:]), x.dtype, x.device)
-    known = _N_CLASSES.get(model)
+    try:
+        known = _N_CLASSES.get(model)
+    except TypeError:  # a model that cannot be weakly referenced is simply probed every time
+        known = None
     if known is not None and known[0] == key:
         return known[1]
     with torch.no_grad():
         n = model(x[:1]).shape[1]
-    _N_CLASSES[model] = (key, n)
+    try:
+        _N_CLASSES[model] = (key, n)
+    except TypeError:
+        pass
     return n
 
 
