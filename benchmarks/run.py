@@ -138,7 +138,7 @@ def drive(panel, changes):
     compute, ``set_data``, canvas drawn, PNG encoded) and, inside it, the computation and the
     drawing. A change given as ``(callable, False)`` is made but not timed (e.g. picking the next
     image). Returns p50/p95 latency and the median parts in ms."""
-    parts = {"compute": [], "draw": []}
+    parts = {"compute": [], "draw": [], "png": []}
     record = [True]
 
     def timed(part, fn):
@@ -150,9 +150,7 @@ def drive(panel, changes):
             return out
         return wrapper
 
-    panel.compute, draw, png = timed("compute", panel.compute), panel.draw, panel.png
-    panel.draw = timed("draw", draw)
-    panel.png = timed("draw", png)          # draw() + png() together: the drawing part
+    panel.compute, panel.draw, panel.png = (timed(k, getattr(panel, k)) for k in ("compute", "draw", "png"))
     lat = []
     try:
         for change in changes:
@@ -163,7 +161,7 @@ def drive(panel, changes):
                 lat.append(time.perf_counter() - t)
     finally:
         del panel.compute, panel.draw, panel.png    # back to the class's methods
-    draw_ms = [1000 * (a + b) for a, b in zip(parts["draw"][::2], parts["draw"][1::2])]
+    draw_ms = [1000 * (a + b) for a, b in zip(parts["draw"], parts["png"])]   # the drawing part
     lat = sorted(lat)
     return {"changes": len(lat), "p50_ms": 1000 * lat[len(lat) // 2], "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
             "compute_ms": 1000 * statistics.median(parts["compute"]), "draw_ms": statistics.median(draw_ms)}

@@ -68,6 +68,12 @@ def n_classes(model: torch.nn.Module, x: torch.Tensor) -> int:
     return n
 
 
+def chunks(n: int, size: int | None = None) -> list:
+    """Slices cutting ``n`` items into consecutive pieces of ``size`` (``None``: one piece)."""
+    size = size or n
+    return [slice(i, i + size) for i in range(0, n, size)]
+
+
 def model_labels(model: torch.nn.Module, y, x: torch.Tensor, name: str) -> torch.Tensor:
     """Validate class indices ``y`` for batch ``x`` against :func:`n_classes` of ``model``;
     returns them as a long tensor on ``x``'s device. Call inside :func:`frozen_eval`.
@@ -142,15 +148,11 @@ class Attack:
             for _ in range(self.restarts):
                 # the whole batch's start is drawn first, so chunking cannot change it
                 start = self.threat.random_init(x, gen) if self.random_start else x
-                x_adv = torch.cat([self.perturb(x[i], y[i], start[i]) for i in self._chunks(len(x))])
+                x_adv = torch.cat([self.perturb(x[i], y[i], start[i]) for i in chunks(len(x), self.batch_size)])
                 if self.restarts == 1:
                     return x_adv
-                best = self._keep_best(best, x, x_adv, y)
+                best = self._keep_best(best, x_adv, y)
             return best[0]
-
-    def _chunks(self, n):
-        size = self.batch_size or n
-        return [slice(i, i + size) for i in range(0, n, size)]
 
     # -- the maths ---------------------------------------------------------
     def loss(self, logits, y):
@@ -173,9 +175,9 @@ class Attack:
             x_adv = th.project(th.step(x_adv.detach(), grad, self.alpha), x)
         return x_adv.detach()
 
-    def _keep_best(self, best, x, x_adv, y):
+    def _keep_best(self, best, x_adv, y):
         with torch.no_grad():
-            logits = torch.cat([self.model(x_adv[i]) for i in self._chunks(len(x))])
+            logits = torch.cat([self.model(x_adv[i]) for i in chunks(len(x_adv), self.batch_size)])
             loss = F.cross_entropy(logits, y, reduction="none")
             success = logits.argmax(1) == y if self.targeted else logits.argmax(1) != y
             score = success.float() * 1e6 + (-loss if self.targeted else loss)

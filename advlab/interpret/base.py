@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .. import _validate
-from ..attacks.base import frozen_eval, model_labels
+from ..attacks.base import chunks, frozen_eval, model_labels
 
 
 class Interpreter:
@@ -29,9 +29,10 @@ class Interpreter:
         _validate.images(x)
         with frozen_eval(self.model):
             target = model_labels(self.model, target, x, "target")
-            n = len(x) if batch_size is None else _validate.number(batch_size, "batch_size", 1, 10**9, integer=True)
-            maps = torch.cat([self._attribute(x[i:i + n].detach().clone().requires_grad_(True), target[i:i + n])
-                              for i in range(0, len(x), n)])
+            if batch_size is not None:
+                batch_size = _validate.number(batch_size, "batch_size", 1, 10**9, integer=True)
+            maps = torch.cat([self._attribute(x[i].detach().clone().requires_grad_(True), target[i])
+                              for i in chunks(len(x), batch_size)])
         return maps.detach()
 
     __call__ = attribute

@@ -58,6 +58,12 @@ def _region(artist, renderer):
     return (max(int(box.x0) - m, 0), max(int(box.y0) - m, 0), int(box.x1) + m + 1, int(box.y1) + m + 1)
 
 
+def _pixels(buf, box):
+    """The part of an H×W×4 canvas buffer under a display box (y grows upwards, rows downwards)."""
+    x0, y0, x1, y1 = box
+    return buf[max(buf.shape[0] - y1, 0):buf.shape[0] - y0, x0:x1]
+
+
 def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
@@ -111,13 +117,11 @@ class Panel:
     def bind_data(self, model, images, labels, classes) -> None:
         """Validate and keep the panel's ``images``, ``labels`` and class names, checked
         against the number of classes ``model`` outputs (the caller's model mode is kept)."""
-        import torch
-
         from .. import _validate
-        from ..attacks import frozen_eval
+        from ..attacks.base import frozen_eval, n_classes
         self.images = _validate.images(images, "images")
-        with frozen_eval(model), torch.no_grad():
-            self.n_classes = model(self.images[:1]).shape[1]
+        with frozen_eval(model):
+            self.n_classes = n_classes(model, self.images)
         self.labels = _validate.labels(labels, len(self.images), self.n_classes, name="labels")
         self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
         if len(self.classes) != self.n_classes:
@@ -183,24 +187,21 @@ class Panel:
             redraw |= more
             dirty += [now[a][1] for a in more]
         buf = np.asarray(canvas.buffer_rgba())
-        height = buf.shape[0]
-        for x0, y0, x1, y1 in dirty:  # display coordinates grow upwards, buffer rows downwards
-            rows = slice(max(height - y1, 0), height - y0)
-            buf[rows, x0:x1] = self._background[rows, x0:x1]
+        for box in dirty:
+            _pixels(buf, box)[...] = _pixels(self._background, box)
         for a in self.dynamic:
             if a not in redraw:
                 continue
-            sig, (x0, y0, x1, y1) = now[a]
+            sig, box = now[a]
             alone = sig is not None and sig[0] == "text" and not any(
-                b is not a and _overlap(now[a][1], now[b][1]) for b in self.dynamic)
-            rows = slice(max(height - y1, 0), height - y0)
+                b is not a and _overlap(box, now[b][1]) for b in self.dynamic)
             if alone and (a, sig) in self._sprites:
-                buf[rows, x0:x1] = self._sprites[(a, sig)]
+                _pixels(buf, box)[...] = self._sprites[(a, sig)]
                 self._sprites.move_to_end((a, sig))
             else:
                 self.fig.draw_artist(a)
                 if alone:
-                    self._sprites[(a, sig)] = buf[rows, x0:x1].copy()
+                    self._sprites[(a, sig)] = _pixels(buf, box).copy()
                     if len(self._sprites) > 512:
                         self._sprites.popitem(last=False)
             self._drawn[a] = now[a]
