@@ -8,7 +8,7 @@
 Importing advlab has no side effects: no downloads, no warning filters, no
 thread settings.
 """
-from . import attacks, data, exercises, experiments, landscape, metrics, models, transforms, zoo
+from . import attacks, core, data, exercises, experiments, landscape, metrics, models, transforms, zoo
 
 __version__ = "0.1.0"
 

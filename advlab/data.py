@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import _validate
+from .core import checks
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10")
 SPLITS = ("train", "test")
@@ -156,8 +156,8 @@ def load(name: str, split: str = "test", download: bool = False):
     import torchvision
     from torchvision.transforms import ToTensor
 
-    _validate.choice(name, "dataset", DATASETS)
-    _validate.choice(split, "split", SPLITS)
+    checks.choice(name, "dataset", DATASETS)
+    checks.choice(split, "split", SPLITS)
     root = data_root()
     train = split == "train"
     looked = [f"{root} (ADVLAB_DATA)", f"{offline_copies()} (ADVLAB_DATASETS)"]
@@ -211,12 +211,12 @@ def subset(name: str, n: int | None = None) -> TensorSet:
     CIFAR-10's subset comes from the JPEG copy (variant ``jpeg-q75``) unless
     the package was rebuilt from the exact set; ``.variant`` says which.
     """
-    _validate.choice(name, "dataset", DATASETS)
+    checks.choice(name, "dataset", DATASETS)
     path = _SUBSET_DIR / f"{name}-test1000.npz"
     with np.load(path) as f:
         x, y, variant = f["x"], f["y"], str(f["variant"])
     if n is not None:
-        _validate.number(n, "n", 1, len(y), integer=True)
+        checks.number(n, "n", 1, len(y), integer=True)
         x, y = x[:n], y[:n]
     return TensorSet(torch.from_numpy(x).float() / 255, torch.from_numpy(y).long(), name, "test", variant)
 
@@ -242,8 +242,8 @@ def load_image(source, size: int = 32, channels: int = 3) -> torch.Tensor:
     import io
 
     from PIL import Image, UnidentifiedImageError
-    size = _validate.number(size, "size", 8, 1024, integer=True)
-    _validate.choice(channels, "channels", (1, 3))
+    size = checks.number(size, "size", 8, 1024, integer=True)
+    checks.choice(channels, "channels", (1, 3))
     try:
         if isinstance(source, Image.Image):
             img = source

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from . import _validate, attacks, metrics
+from .core import checks, frozen_eval
+from . import attacks, metrics
 
 
 def accuracy_vs_eps(model, attack: str, eps_values, x, y, **attack_kwargs) -> list[float]:
@@ -52,12 +53,12 @@ def transform_accuracy(models: dict, x, y, levels: dict, stylized: dict | None =
     batch is computed once and shared by the models.
     """
     from . import transforms
-    _validate.images(x)
+    checks.images(x)
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict of name -> model")
     out = {}
     for name, values in levels.items():
-        _validate.choice(name, "transform", transforms.TRANSFORMS)
+        checks.choice(name, "transform", transforms.TRANSFORMS)
         out[name] = {}
         for level in values:
             if name == "stylize" and stylized and float(level) in stylized:
@@ -74,8 +75,8 @@ def random_sign_noise(x: torch.Tensor, eps: float, seed: int = 0) -> torch.Tenso
     """``clip(x + ε·s)`` with s a seeded random ±1 pattern: the random perturbation of an
     attack's L∞ size, the baseline for "how much does any change of this size move the maps"."""
     from .landscape import random_sign
-    _validate.images(x)
-    eps = _validate.parse_eps(eps)
+    checks.images(x)
+    eps = checks.parse_eps(eps)
     return (x + eps * random_sign(x, seed)).clamp(0, 1)
 
 
@@ -89,8 +90,8 @@ def map_shift(model, interpreter, x: torch.Tensor, x_other: torch.Tensor, k: int
     32×32), ``l1``, ``border_clean``, ``border_other``, ``flipped`` (prediction changed).
     """
     from . import interpret
-    _validate.images(x)
-    _validate.images(x_other, "x_other")
+    checks.images(x)
+    checks.images(x_other, "x_other")
     if x.shape != x_other.shape:
         raise ValueError(f"x_other must have the shape of x {tuple(x.shape)}, got {tuple(x_other.shape)}")
     p, q = metrics.predict(model, x), metrics.predict(model, x_other)
@@ -107,7 +108,7 @@ def prototype_changes(model, x: torch.Tensor, x_other: torch.Tensor, k: int = 4)
     prototype, whether it belongs to the class predicted on ``x_other``."""
     if not hasattr(model, "similarity_maps"):
         raise ValueError(f"model must be a ProtoPNet, got {type(model).__name__}")
-    with attacks.frozen_eval(model), torch.no_grad():
+    with frozen_eval(model), torch.no_grad():
         top = model.similarity_maps(x).flatten(2).amax(2).topk(k, dim=1).indices
         top_o = model.similarity_maps(x_other).flatten(2).amax(2).topk(k, dim=1).indices
     q = metrics.predict(model, x_other)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import _validate
-from .attacks.base import frozen_eval
+from .core import checks
+from .core import frozen_eval
 
 
 def gradient_sign(model, x, y) -> torch.Tensor:
     """sign(∇ₓ loss): FGSM's direction, one per image."""
-    _validate.images(x)
+    checks.images(x)
     with frozen_eval(model):
         xr = x.detach().clone().requires_grad_(True)
         (g,) = torch.autograd.grad(F.cross_entropy(model(xr), y, reduction="sum"), xr)
@@ -29,9 +29,9 @@ def loss_surface(model, x, y, d1, d2, radius: float, n: int = 21) -> tuple[torch
 
     Returns ``(grid, losses)`` with ``losses`` of shape n×n×N (one surface per image).
     """
-    _validate.images(x)
-    _validate.number(radius, "radius", 0.0, 1.0)
-    _validate.number(n, "n", 2, 201, integer=True)
+    checks.images(x)
+    checks.number(radius, "radius", 0.0, 1.0)
+    checks.number(n, "n", 2, 201, integer=True)
     grid = torch.linspace(-radius, radius, n)
     out = torch.empty(n, n, x.shape[0])
     with frozen_eval(model):

@@ -6,28 +6,30 @@ from __future__ import annotations
 
 import torch
 
-from . import _validate
+from .core import checks
+from .core.maps import as_maps, topk_mask  # noqa: F401  (topk_mask is part of the metrics API)
+from .core.maps import normalize as _normalize
 
 
 @torch.inference_mode()
 def predict(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Predicted classes of ``x``, computed in eval mode in batches; the model's mode is restored."""
-    from .attacks.base import frozen_eval
-    _validate.images(x)
-    _validate.number(batch_size, "batch_size", 1, 1 << 20, integer=True)
+    from .core import frozen_eval
+    checks.images(x)
+    checks.number(batch_size, "batch_size", 1, 1 << 20, integer=True)
     with frozen_eval(model):
         return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
 def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Fraction of ``x`` classified as ``y``."""
-    y = _validate.labels(y, len(x))
+    y = checks.labels(y, len(x))
     return (predict(model, x, batch_size).cpu() == y.cpu()).float().mean().item()
 
 
 def robust_accuracy(model, attack, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Accuracy under ``attack`` (an advlab attack bound to ``model``)."""
-    y = _validate.labels(y, len(x))
+    y = checks.labels(y, len(x))
     correct = 0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
@@ -39,8 +41,8 @@ def attack_success_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Te
                         targeted: bool = False) -> float:
     """Untargeted: fraction of *originally correct* images whose prediction changed
     (NaN if none was correct). Targeted (``y`` = targets): fraction now predicted as ``y``."""
-    y = _validate.labels(y, len(x))
-    _validate.images(x_adv, "x_adv")
+    y = checks.labels(y, len(x))
+    checks.images(x_adv, "x_adv")
     if x_adv.shape != x.shape:
         raise ValueError(f"x_adv must have the shape of x {tuple(x.shape)}, got {tuple(x_adv.shape)}")
     adv = predict(model, x_adv).cpu()
@@ -52,20 +54,8 @@ def attack_success_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Te
     return (adv[clean_ok] != y.cpu()[clean_ok]).float().mean().item()
 
 
-def _maps(a, name):
-    if not isinstance(a, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of maps (N×H×W or H×W), got {type(a).__name__}")
-    if a.dim() == 2:
-        a = a.unsqueeze(0)
-    if a.dim() != 3:
-        raise ValueError(f"{name} must have shape N×H×W or H×W, got {tuple(a.shape)}")
-    if not torch.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a.float()
-
-
 def _pair(a, b):
-    a, b = _maps(a, "a"), _maps(b, "b")
+    a, b = as_maps(a, "a"), as_maps(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     return a, b
@@ -75,19 +65,8 @@ def l1_distance(a, b, normalize: bool = True) -> torch.Tensor:
     """Mean absolute difference per map; with ``normalize`` each map is first min-max scaled to [0, 1]."""
     a, b = _pair(a, b)
     if normalize:
-        from .interpret import normalize as _norm
-        a, b = _norm(a), _norm(b)
+        a, b = _normalize(a), _normalize(b)
     return (a - b).abs().flatten(1).mean(1)
-
-
-def topk_mask(a, k: int) -> torch.Tensor:
-    """Boolean mask of the ``k`` largest pixels of each map (ties broken by position)."""
-    a = _maps(a, "a")
-    _validate.number(k, "k", 1, a[0].numel(), integer=True)
-    flat = a.flatten(1)
-    idx = flat.topk(k, dim=1).indices
-    mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, idx, True)
-    return mask.view_as(a)
 
 
 def topk_iou(a, b, k: int) -> torch.Tensor:
@@ -114,7 +93,7 @@ def kendall_tau(a, b) -> torch.Tensor:
 
 def edge_strength(x: torch.Tensor) -> torch.Tensor:
     """Sobel gradient magnitude of each image's grey level, N×H×W (the image's edges)."""
-    x = _validate.images(x)
+    x = checks.images(x)
     grey = x.mean(1, keepdim=True)
     k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device)
     kernels = torch.stack([k, k.t()])[:, None]
@@ -126,7 +105,7 @@ def edge_alignment(maps, x: torch.Tensor) -> torch.Tensor:
     """Pearson correlation, per image, between a map (N×H×W) and the image's Sobel edge
     strength: how much a saliency map follows edges and shapes (Zhang & Zhu 2019 show this
     by eye). 0 for a map unrelated to the edges, 1 for the edge map itself."""
-    maps = _maps(maps, "maps")
+    maps = as_maps(maps, "maps")
     edges = edge_strength(x)
     if edges.shape != maps.shape:
         raise ValueError(f"maps must have shape {tuple(edges.shape)} (one H×W map per image of x), "
@@ -142,11 +121,11 @@ def border_mass(maps, width: int = 4) -> torch.Tensor:
     CIFAR-10 objects are centred, so mass moving to the border is mass moving to the
     background. A uniform H×W map scores ``1 − (H − 2w)(W − 2w)/(HW)`` (0.4375 at 32×32, w = 4).
     """
-    maps = _maps(maps, "maps")
+    maps = as_maps(maps, "maps")
     if (maps < 0).any():
         raise ValueError("maps must be non-negative (normalise them first)")
     h, w = maps.shape[-2:]
-    width = _validate.number(width, "width", 1, min(h, w) // 2 - 1, integer=True)
+    width = checks.number(width, "width", 1, min(h, w) // 2 - 1, integer=True)
     ring = torch.ones(h, w, dtype=torch.bool, device=maps.device)
     ring[width:h - width, width:w - width] = False
     total = maps.flatten(1).sum(1).clamp_min(1e-12)
@@ -157,8 +136,7 @@ def total_variation(maps) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels of each map (N×H×W), after
     min-max scaling each map to [0, 1]: 0 for a constant map, 1 for a checkerboard.
     Speckled gradient maps score high, smooth shape-like maps low."""
-    from .interpret import normalize
-    m = normalize(_maps(maps, "maps"))
+    m = _normalize(as_maps(maps, "maps"))
     dx = (m[:, :, 1:] - m[:, :, :-1]).abs().flatten(1).mean(1)
     dy = (m[:, 1:, :] - m[:, :-1, :]).abs().flatten(1).mean(1)
     return (dx + dy) / 2

@@ -21,7 +21,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from . import _validate
+from .core import checks
 
 STYLES = ("brick", "grass", "gravel")
 FEATURE_MODEL = "cifar_gap_cnn"
@@ -32,8 +32,8 @@ CONTENT_LAYER = 4
 def texture(name: str, size: int = 64) -> torch.Tensor:
     """The scikit-image texture ``name`` as a 1×3×size×size tensor in [0, 1]."""
     import skimage.data
-    _validate.choice(name, "style", STYLES)
-    size = _validate.number(size, "size", 8, 512, integer=True)
+    checks.choice(name, "style", STYLES)
+    size = checks.number(size, "size", 8, 512, integer=True)
     img = torch.from_numpy(getattr(skimage.data, name)()).float().div(255)
     img = img.expand(3, *img.shape) if img.dim() == 2 else img.permute(2, 0, 1)
     return F.interpolate(img[None], size=(size, size), mode="bilinear", antialias=True,
@@ -78,18 +78,18 @@ def stylize(x: torch.Tensor, style="brick", strength: float = 1.0, steps: int = 
     drawn with ``seed`` (as Stylized-ImageNet assigns a random painting per image).
     ``strength`` ∈ [0, 1]: 0 returns ``x`` unchanged, 1 is pure style loss.
     """
-    x = _validate.images(x)
+    x = checks.images(x)
     if x.shape[1] != 3:
         raise ValueError(f"x must have 3 colour channels for stylisation, got {x.shape[1]}")
-    s = _validate.number(strength, "strength", 0.0, 1.0)
-    steps = _validate.number(steps, "steps", 1, 10_000, integer=True)
-    lr = _validate.number(lr, "lr", 1e-5, 1.0)
+    s = checks.number(strength, "strength", 0.0, 1.0)
+    steps = checks.number(steps, "steps", 1, 10_000, integer=True)
+    lr = checks.number(lr, "lr", 1e-5, 1.0)
     n = x.shape[0]
     if style == "random":
         gen = torch.Generator().manual_seed(seed)
         styles = [STYLES[i] for i in torch.randint(len(STYLES), (n,), generator=gen).tolist()]
     else:
-        _validate.choice(style, "style", STYLES)
+        checks.choice(style, "style", STYLES)
         styles = [style] * n
     if s == 0.0:
         return x.clone()
@@ -156,8 +156,8 @@ def subset(strength: float, n: int | None = None) -> torch.Tensor:
     with np.load(path) as f:
         strengths = [float(s) for s in f["strengths"]]
         total = f["images"].shape[1]
-        n = total if n is None else _validate.number(n, "n", 1, total, integer=True)
-        s = _validate.number(strength, "strength", 0.0, 1.0)
+        n = total if n is None else checks.number(n, "n", 1, total, integer=True)
+        s = checks.number(strength, "strength", 0.0, 1.0)
         if s == 0.0:
             return data.subset("cifar10", n).x
         if s not in strengths:

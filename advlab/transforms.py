@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import torch
 
-from . import _validate
+from .core import checks
 
 
 def saturate(x: torch.Tensor, p: float) -> torch.Tensor:
     """Saturation of level ``p`` (2: identity; 8, 64, ...: ever closer to binary)."""
-    _validate.images(x)
-    p = _validate.number(p, "p", 2.0, 1e6)
+    checks.images(x)
+    p = checks.number(p, "p", 2.0, 1e6)
     v = 2 * x - 1
     return ((torch.sign(v) * v.abs().pow(2.0 / p)) + 1) / 2
 
 
 def patch_shuffle(x: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
     """Split every image into a k×k grid of patches and permute them (one permutation per image)."""
-    _validate.images(x)
+    checks.images(x)
     n, c, h, w = x.shape
-    k = _validate.number(k, "k", 1, min(h, w), integer=True)
+    k = checks.number(k, "k", 1, min(h, w), integer=True)
     if h % k or w % k:
         raise ValueError(f"k={k} must divide the image size {h}×{w}; accepted values: "
                          f"{[d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]}")
@@ -58,6 +58,6 @@ TRANSFORMS = {
 
 def apply(name: str, x: torch.Tensor, level, seed: int = 0) -> torch.Tensor:
     """Apply the transform ``name`` of ``TRANSFORMS`` at strength ``level`` (seeded where random)."""
-    _validate.choice(name, "transform", TRANSFORMS)
+    checks.choice(name, "transform", TRANSFORMS)
     fn, _param, _levels = TRANSFORMS[name]
     return fn(x, level) if name == "saturate" else fn(x, level, seed=seed)

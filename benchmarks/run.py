@@ -53,7 +53,7 @@ def compute_limit(model, x, y, steps, chunk=None):
     """steps × (one forward + backward w.r.t. the input only) of this batch; with ``chunk``, of
     the batch cut in chunks of that many images (what advlab's attacks do)."""
     chunk = chunk or len(x)
-    with al.attacks.frozen_eval(model):
+    with al.core.frozen_eval(model):
         for i in range(0, len(x), chunk):
             for _ in range(steps):
                 xr = x[i:i + chunk].detach().clone().requires_grad_(True)
@@ -123,7 +123,7 @@ def bench_interpreters(repeats):
             "grad-cam": ("captum LayerGradCam + interpolate", ref_gc),
             "score-cam": ("pytorch-grad-cam ScoreCAM", ref_sc)}
     rows = []
-    with al.attacks.frozen_eval(model):
+    with al.core.frozen_eval(model):
         for k, attr in ours.items():
             ref_name, ref = refs[k]
             t = median_times({"ours": lambda: attr(x, y), "ref": ref}, repeats)

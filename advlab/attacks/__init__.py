@@ -3,8 +3,8 @@
 Every attack works in pixel space ([0, 1]); ε and step sizes are in pixel units
 ("8/255" strings are accepted). ``REGISTRY`` maps names to classes.
 """
-from .. import _validate
-from .base import Attack, frozen_eval
+from ..core import checks
+from .base import Attack
 from .bim import BIM
 from .fgsm import FGSM
 from .mim import MIM
@@ -12,14 +12,14 @@ from .pgd import PGD
 from .threat import L2, THREATS, Linf
 
 REGISTRY = {cls.name: cls for cls in (FGSM, BIM, MIM, PGD)}
-parse_eps = _validate.parse_eps
+parse_eps = checks.parse_eps
 
 
 def make(name: str, model, **kwargs) -> Attack:
     """Build the attack called ``name`` (a key of ``REGISTRY``) on ``model``."""
-    _validate.choice(name, "attack", REGISTRY)
+    checks.choice(name, "attack", REGISTRY)
     return REGISTRY[name](model, **kwargs)
 
 
 __all__ = ["Attack", "FGSM", "BIM", "MIM", "PGD", "Linf", "L2", "THREATS", "REGISTRY", "make",
-           "parse_eps", "frozen_eval"]
+           "parse_eps"]

@@ -15,73 +15,14 @@ on the allocator's state (``benchmarks/report.md``).
 """
 from __future__ import annotations
 
-import contextlib
-import weakref
-
 import torch
 import torch.nn.functional as F
 
-from .. import _validate
+from ..core import checks
+from ..core.batching import chunks
+from ..core.checks import model_labels
+from ..core.modes import frozen_eval
 from . import threat as _threat
-
-
-@contextlib.contextmanager
-def frozen_eval(model: torch.nn.Module):
-    """Eval mode and frozen parameters inside the block; the caller's state after."""
-    modes = [(m, m.training) for m in model.modules()]
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    try:
-        if any(mode for _, mode in modes):
-            model.eval()
-        for p in trainable:
-            p.requires_grad_(False)
-        yield model
-    finally:
-        # put back only what differs: this runs around every attack and map, so it stays cheap
-        for m, mode in modes:
-            if m.training != mode:
-                m.training = mode
-        for p in trainable:
-            p.requires_grad_(True)
-
-
-_N_CLASSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def n_classes(model: torch.nn.Module, x: torch.Tensor) -> int:
-    """How many logits ``model`` gives for images like ``x``: one forward of one image, remembered
-    for this model while its parameters are the same tensors (a replaced head is probed again).
-    Call inside :func:`frozen_eval`, so the probe cannot touch batch-norm statistics."""
-    key = (tuple(map(id, model.parameters())), tuple(x.shape[1:]), x.dtype, x.device)
-    try:
-        known = _N_CLASSES.get(model)
-    except TypeError:  # a model that cannot be weakly referenced is simply probed every time
-        known = None
-    if known is not None and known[0] == key:
-        return known[1]
-    with torch.no_grad():
-        n = model(x[:1]).shape[1]
-    try:
-        _N_CLASSES[model] = (key, n)
-    except TypeError:
-        pass
-    return n
-
-
-def chunks(n: int, size: int | None = None) -> list:
-    """Slices cutting ``n`` items into consecutive pieces of ``size`` (``None``: one piece)."""
-    size = size or n
-    return [slice(i, i + size) for i in range(0, n, size)]
-
-
-def model_labels(model: torch.nn.Module, y, x: torch.Tensor, name: str) -> torch.Tensor:
-    """Validate class indices ``y`` for batch ``x`` against :func:`n_classes` of ``model``;
-    returns them as a long tensor on ``x``'s device. Call inside :func:`frozen_eval`.
-    Labels made under ``torch.inference_mode`` (e.g. by :func:`advlab.metrics.predict`) are
-    copied into normal tensors, which autograd accepts."""
-    y = _validate.labels(y, x.shape[0], name=name)
-    y = _validate.labels(y, x.shape[0], n_classes(model, x), name=name).to(x.device)
-    return y.clone() if y.is_inference() else y
 
 
 class Attack:
@@ -106,24 +47,24 @@ class Attack:
 
     def __init__(self, model, eps=8 / 255, *, norm="linf", steps=10, alpha=None, random_start=False,
                  restarts=1, momentum=0.0, targeted=False, seed=0, batch_size=64):
-        self.model = _validate.model(model)
-        self.eps = _validate.parse_eps(eps)
+        self.model = checks.model(model)
+        self.eps = checks.parse_eps(eps)
         if self.eps < 0:
             raise ValueError(f"eps must be >= 0, got {self.eps}")
         self.threat = _threat.make(norm, self.eps)
         self.norm = norm
-        self.steps = _validate.number(steps, "steps", 1, 10_000, integer=True)
+        self.steps = checks.number(steps, "steps", 1, 10_000, integer=True)
         if alpha is None:
             alpha = self.default_alpha()
-        self.alpha = _validate.number(_validate.parse_eps(alpha, "alpha"), "alpha", 0.0,
+        self.alpha = checks.number(checks.parse_eps(alpha, "alpha"), "alpha", 0.0,
                                       1.0 if norm == "linf" else 1e4)
         self.random_start = bool(random_start)
-        self.restarts = _validate.number(restarts, "restarts", 1, 1000, integer=True)
-        self.momentum = _validate.number(momentum, "momentum", 0.0, 10.0)
+        self.restarts = checks.number(restarts, "restarts", 1, 1000, integer=True)
+        self.momentum = checks.number(momentum, "momentum", 0.0, 10.0)
         self.targeted = bool(targeted)
-        self.seed = _validate.number(seed, "seed", 0, 2**63 - 1, integer=True)
+        self.seed = checks.number(seed, "seed", 0, 2**63 - 1, integer=True)
         self.batch_size = (None if batch_size is None
-                           else _validate.number(batch_size, "batch_size", 1, 2**31, integer=True))
+                           else checks.number(batch_size, "batch_size", 1, 2**31, integer=True))
 
     def default_alpha(self) -> float:
         """Madry et al.'s rule: 2.5·ε/steps, so the walk can cross the ball."""
@@ -137,7 +78,7 @@ class Attack:
     # -- the public verb -------------------------------------------------
     def __call__(self, x: torch.Tensor, y) -> torch.Tensor:
         """Return adversarial examples for images ``x`` and labels (or targets) ``y``."""
-        _validate.images(x)
+        checks.images(x)
         self.threat.check(x)
         with frozen_eval(self.model):
             y = model_labels(self.model, y, x, "y")

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from .. import _validate
+from ..core import checks
 
 
 class Linf:
@@ -21,7 +21,7 @@ class Linf:
     name = "linf"
 
     def __init__(self, eps: float):
-        self.eps = _validate.number(eps, "eps", 0.0, 1.0)
+        self.eps = checks.number(eps, "eps", 0.0, 1.0)
 
     def check(self, x: torch.Tensor) -> None:
         pass
@@ -43,7 +43,7 @@ class L2:
     name = "l2"
 
     def __init__(self, eps: float):
-        self.eps = _validate.number(eps, "eps", 0.0, 1e4)
+        self.eps = checks.number(eps, "eps", 0.0, 1e4)
 
     def check(self, x: torch.Tensor) -> None:
         # the diameter of the unit cube [0, 1]^d is sqrt(d): a larger eps is no constraint at all
@@ -77,5 +77,5 @@ THREATS = {"linf": Linf, "l2": L2}
 
 
 def make(norm: str, eps: float):
-    _validate.choice(norm, "norm", THREATS)
+    checks.choice(norm, "norm", THREATS)
     return THREATS[norm](eps)

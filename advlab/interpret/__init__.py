@@ -4,9 +4,11 @@ Gradient maps come from captum; the CAM family is written here because the
 book teaches it, and is tested against captum / pytorch-grad-cam.
 ``REGISTRY`` maps each name to its class.
 """
-from .. import _validate
-from .base import Interpreter, normalize, reduce_channels
-from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM, resolve_layer
+from ..core import checks
+from ..core.maps import normalize, reduce_channels
+from ..core.probe import resolve_layer
+from .base import Interpreter
+from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
 from .own import AttentionMap, PrototypeMap
 
@@ -16,7 +18,7 @@ REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients,
 
 def make(name: str, model, **kwargs) -> Interpreter:
     """Build the interpreter called ``name`` (a key of ``REGISTRY``) on ``model``."""
-    _validate.choice(name, "interpreter", REGISTRY)
+    checks.choice(name, "interpreter", REGISTRY)
     return REGISTRY[name](model, **kwargs)
 
 

@@ -17,21 +17,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import _validate
+from ..core import checks
+from ..core.probe import resolve_layer
 from .base import Interpreter
-
-
-def resolve_layer(model, layer) -> torch.nn.Module:
-    """``layer`` as a module: ``None`` means ``model.features``; a string is a submodule path."""
-    if isinstance(layer, torch.nn.Module):
-        return layer
-    if layer is None:
-        layer = "features"
-    names = [n for n, _ in model.named_modules() if n]
-    if not isinstance(layer, str) or layer not in names:
-        raise ValueError(f"layer {layer!r} is not a submodule of the model; accepted values: "
-                         f"{', '.join(names[:40])}{' ...' if len(names) > 40 else ''}")
-    return model.get_submodule(layer)
 
 
 class BaseCAM(Interpreter):
@@ -124,7 +112,7 @@ class ScoreCAM(BaseCAM):
 
     def __init__(self, model, layer=None, batch_size: int = 256):
         super().__init__(model, layer)
-        self.batch_size = _validate.number(batch_size, "batch_size", 1, 1 << 16, integer=True)
+        self.batch_size = checks.number(batch_size, "batch_size", 1, 1 << 16, integer=True)
 
     @torch.no_grad()
     def weights(self, A, grads, x, target):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import _validate
-from .base import Interpreter, reduce_channels
+from ..core import checks
+from ..core.maps import reduce_channels
+from .base import Interpreter
 
 
 class Saliency(Interpreter):
@@ -38,8 +39,8 @@ class SmoothGrad(Interpreter):
     def __init__(self, model, n_samples: int = 25, sigma: float = 0.15, seed: int = 0,
                  reduce: str = "max_abs"):
         super().__init__(model)
-        self.n_samples = _validate.number(n_samples, "n_samples", 1, 10_000, integer=True)
-        self.sigma = _validate.number(sigma, "sigma", 0.0, 10.0)
+        self.n_samples = checks.number(n_samples, "n_samples", 1, 10_000, integer=True)
+        self.sigma = checks.number(sigma, "sigma", 0.0, 10.0)
         self.seed, self.reduce = seed, reduce
 
     def _attribute(self, x, target):
@@ -65,8 +66,8 @@ class IntegratedGradients(Interpreter):
     def __init__(self, model, n_steps: int = 50, baseline: float = 0.0, reduce: str = "sum_abs",
                  internal_batch_size: int | None = None):
         super().__init__(model)
-        self.n_steps = _validate.number(n_steps, "n_steps", 1, 10_000, integer=True)
-        self.baseline = _validate.number(baseline, "baseline", 0.0, 1.0)
+        self.n_steps = checks.number(n_steps, "n_steps", 1, 10_000, integer=True)
+        self.baseline = checks.number(baseline, "baseline", 0.0, 1.0)
         self.reduce, self.internal_batch_size = reduce, internal_batch_size
 
     def _attribute(self, x, target):

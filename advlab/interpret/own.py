@@ -7,12 +7,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import _validate
+from ..core import checks
+from ..core.maps import upsample
 from .base import Interpreter
-
-
-def _upsample(m: torch.Tensor, size) -> torch.Tensor:
-    return F.interpolate(m[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
 class AttentionMap(Interpreter):
@@ -30,14 +27,14 @@ class AttentionMap(Interpreter):
         if not hasattr(model, "attention_maps"):
             raise ValueError("model must be an attention-pooling model (with attention_maps), "
                              f"got {type(model).__name__}")
-        self.kind = _validate.choice(kind, "kind", self.KINDS)
+        self.kind = checks.choice(kind, "kind", self.KINDS)
 
     def _attribute(self, x, target):
         with torch.no_grad():
             b, t = self.model.attention_maps(x)
             tk = t[torch.arange(len(x)), target]
             m = {"product": F.relu(tk * b), "bottom_up": b, "top_down": tk}[self.kind]
-        return _upsample(m, x.shape[-2:])
+        return upsample(m, x.shape[-2:])
 
 
 class PrototypeMap(Interpreter):
@@ -50,7 +47,7 @@ class PrototypeMap(Interpreter):
         super().__init__(model)
         if not hasattr(model, "similarity_maps"):
             raise ValueError(f"model must be a ProtoPNet (with similarity_maps), got {type(model).__name__}")
-        self.rank = _validate.number(rank, "rank", 0, 10_000, integer=True)
+        self.rank = checks.number(rank, "rank", 0, 10_000, integer=True)
 
     def _attribute(self, x, target):
         with torch.no_grad():
@@ -62,4 +59,4 @@ class PrototypeMap(Interpreter):
             scores = torch.where(own, scores, torch.full_like(scores, -float("inf")))
             j = scores.topk(self.rank + 1, dim=1).indices[:, self.rank]
             m = sims[torch.arange(len(x)), j]
-        return _upsample(m, x.shape[-2:])
+        return upsample(m, x.shape[-2:])

@@ -7,7 +7,8 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from .. import _validate, attacks, interpret
+from ..core import checks, frozen_eval
+from .. import attacks, interpret
 from ..models import fold_batchnorm
 from ..plot import amplify, image_kwargs, to_hwc
 from .base import Panel
@@ -58,13 +59,13 @@ class AttackExplorer(Panel):
 
     def __init__(self, model, images, labels, classes=None, interpreter="saliency", attack="pgd",
                  eps=None, steps=10, cache_size=256):
-        self.model = _validate.model(model)
+        self.model = checks.model(model)
         self.bind_data(model, images, labels, classes)
         self.net = fold_batchnorm(self.model)  # what the panel computes with (see Panel)
         self.rgb = self.images.shape[1] == 3
         self.options = [i for i in self.INTERPRETERS if i not in ("gradcam", "cam") or hasattr(model, "fc")]
-        _validate.choice(interpreter, "interpreter", self.options)
-        _validate.choice(attack, "attack", attacks.REGISTRY)
+        checks.choice(interpreter, "interpreter", self.options)
+        checks.choice(attack, "attack", attacks.REGISTRY)
         self._init = dict(interpreter=interpreter, attack=attack, steps=steps,
                           eps=eps if eps is not None else (8 / 255 if self.rgb else 0.2))
         super().__init__(cache_size)
@@ -77,7 +78,7 @@ class AttackExplorer(Panel):
         style = {"description_width": "initial"}
         self.index = W.IntSlider(0, 0, len(self.images) - 1, description="image", style=style)
         self.attack = W.Dropdown(options=list(attacks.REGISTRY), value=self._init["attack"], description="attack")
-        self.eps = W.FloatSlider(value=_validate.parse_eps(self._init["eps"]), min=0, max=emax, step=step,
+        self.eps = W.FloatSlider(value=checks.parse_eps(self._init["eps"]), min=0, max=emax, step=step,
                                  description="ε", readout_format=".3f", style=style)
         self.eps_text = W.Text(value=eps_label(self.eps.value, self.rgb), description="ε =", continuous_update=False,
                                layout=W.Layout(width="150px"))
@@ -111,7 +112,7 @@ class AttackExplorer(Panel):
         if self._syncing:
             return
         try:
-            eps = _validate.parse_eps(change["new"].strip(), "ε")
+            eps = checks.parse_eps(change["new"].strip(), "ε")
             self._check_eps(eps)
         except ValueError as err:
             self.show_error(err)
@@ -128,7 +129,7 @@ class AttackExplorer(Panel):
     # -- pure computation ---------------------------------------------------------
     def _probs_and_map(self, x, interpreter):
         """Class probabilities of one image and the map of its predicted class."""
-        with attacks.frozen_eval(self.net), torch.no_grad():
+        with frozen_eval(self.net), torch.no_grad():
             probs = self.net(x).softmax(1)[0]
         maps = interpret.make(interpreter, self.net)(x, int(probs.argmax()))
         return probs, interpret.normalize(maps)[0]

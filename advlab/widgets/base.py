@@ -117,12 +117,12 @@ class Panel:
     def bind_data(self, model, images, labels, classes) -> None:
         """Validate and keep the panel's ``images``, ``labels`` and class names, checked
         against the number of classes ``model`` outputs (the caller's model mode is kept)."""
-        from .. import _validate
-        from ..attacks.base import frozen_eval, n_classes
-        self.images = _validate.images(images, "images")
+        from ..core import checks
+        from ..core import frozen_eval, n_classes
+        self.images = checks.images(images, "images")
         with frozen_eval(model):
             self.n_classes = n_classes(model, self.images)
-        self.labels = _validate.labels(labels, len(self.images), self.n_classes, name="labels")
+        self.labels = checks.labels(labels, len(self.images), self.n_classes, name="labels")
         self.classes = list(classes) if classes is not None else [str(i) for i in range(self.n_classes)]
         if len(self.classes) != self.n_classes:
             raise ValueError(f"classes must name {self.n_classes} classes, got {len(self.classes)}")

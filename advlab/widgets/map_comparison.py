@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import _validate, attacks, interpret
+from ..core import checks, frozen_eval
+from .. import attacks, interpret
 from ..models import fold_batchnorm
 from ..plot import amplify, image_kwargs, to_hwc
 from .attack_explorer import eps_label
@@ -61,12 +62,12 @@ class MapComparison(UploadPanel):
                  cnn_map="gradcam", cache_size=256):
         if not isinstance(models, dict) or not 1 <= len(models) <= 4:
             raise ValueError("models must be a dict of 1 to 4 named models")
-        self.models = {str(k): _validate.model(m) for k, m in models.items()}
+        self.models = {str(k): checks.model(m) for k, m in models.items()}
         self.bind_data(next(iter(self.models.values())), images, labels, classes)
         self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}  # computed with (see Panel)
-        _validate.choice(attack, "attack", attacks.REGISTRY)
-        _validate.choice(cnn_map, "cnn_map", CNN_MAPS)
-        self._init = dict(attack=attack, eps=_validate.parse_eps(eps), steps=steps, cnn_map=cnn_map)
+        checks.choice(attack, "attack", attacks.REGISTRY)
+        checks.choice(cnn_map, "cnn_map", CNN_MAPS)
+        self._init = dict(attack=attack, eps=checks.parse_eps(eps), steps=steps, cnn_map=cnn_map)
         self._check_eps(self._init["eps"])
         super().__init__(cache_size)
 
@@ -103,13 +104,13 @@ class MapComparison(UploadPanel):
 
     def _look(self, name, x, how):
         m = self.nets[name]
-        with attacks.frozen_eval(m), torch.no_grad():
+        with frozen_eval(m), torch.no_grad():
             probs = m(x).softmax(1)[0]
         k = int(probs.argmax())
         mp = interpret.normalize(interpret.make(how, m)(x, k))[0]
         proto = None
         if how == "prototype":
-            with attacks.frozen_eval(m), torch.no_grad():
+            with frozen_eval(m), torch.no_grad():
                 sims = m.similarity_maps(x).flatten(2).amax(2)[0]
             own = torch.nonzero(m.prototype_class == k).flatten()
             j = int(own[sims[own].argmax()])
@@ -118,7 +119,7 @@ class MapComparison(UploadPanel):
 
     def compute(self, index, attack, eps, steps, cnn_map, use_upload):
         self._check_eps(eps)
-        _validate.choice(attack, "attack", attacks.REGISTRY)
+        checks.choice(attack, "attack", attacks.REGISTRY)
         if use_upload:
             if self._upload is None:
                 raise ValueError("no image uploaded yet: choose a file with 'your image' first")

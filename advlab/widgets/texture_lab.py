@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import _validate, attacks, interpret, transforms
+from ..core import checks, frozen_eval
+from .. import attacks, interpret, transforms
 from ..models import fold_batchnorm
 from ..plot import image_kwargs, to_hwc
 from .base import UploadPanel
@@ -46,15 +47,15 @@ class TextureLab(UploadPanel):
         if not isinstance(models, dict) or not 1 <= len(models) <= 3:
             raise ValueError(f"models must be a dict of 1 to 3 named models, got {type(models).__name__}"
                              + (f" with {len(models)} entries" if isinstance(models, dict) else ""))
-        self.models = {str(k): _validate.model(m) for k, m in models.items()}
-        if _validate.images(images, "images").shape[1] != 3:  # before the model sees them
+        self.models = {str(k): checks.model(m) for k, m in models.items()}
+        if checks.images(images, "images").shape[1] != 3:  # before the model sees them
             raise ValueError("images must be RGB (N×3×H×W) for the shape-vs-texture transforms")
         self.bind_data(next(iter(self.models.values())), images, labels, classes)
-        _validate.choice(transform, "transform", transforms.TRANSFORMS)
+        checks.choice(transform, "transform", transforms.TRANSFORMS)
         self.stylized = {}
         for s, xs in (stylized or {}).items():
-            s = _validate.number(s, "stylized strength", 0.0, 1.0)
-            self.stylized[s] = _validate.images(xs, f"stylized[{s}]")
+            s = checks.number(s, "stylized strength", 0.0, 1.0)
+            self.stylized[s] = checks.images(xs, f"stylized[{s}]")
             if xs.shape != self.images.shape:
                 raise ValueError(f"stylized[{s}] must have the shape of images {tuple(self.images.shape)}, "
                                  f"got {tuple(xs.shape)}")
@@ -119,14 +120,14 @@ class TextureLab(UploadPanel):
         """Each model's softmax and the SmoothGrad map of its predicted class."""
         probs, maps = {}, {}
         for name, m in self.nets.items():
-            with attacks.frozen_eval(m), torch.no_grad():
+            with frozen_eval(m), torch.no_grad():
                 p = m(x).softmax(1)[0]
             probs[name] = p
             maps[name] = interpret.normalize(self.interpreters[name](x, int(p.argmax())))[0]
         return probs, maps
 
     def compute(self, index, transform, level, use_upload):
-        _validate.choice(transform, "transform", transforms.TRANSFORMS)
+        checks.choice(transform, "transform", transforms.TRANSFORMS)
         if use_upload:
             if self._upload is None:
                 raise ValueError("no image uploaded yet: choose a file with 'your image' first")

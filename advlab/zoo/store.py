@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from .. import _validate, data, metrics
+from ..core import checks
+from .. import data, metrics
 
 ROOT = Path(__file__).parent
 WEIGHTS = ROOT / "weights"
@@ -36,7 +37,7 @@ def sha256(path: Path) -> str:
 
 def entry(name: str) -> dict:
     m = manifest()
-    _validate.choice(name, "model name", sorted(m))
+    checks.choice(name, "model name", sorted(m))
     return m[name]
 
 

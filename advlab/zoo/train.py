@@ -39,8 +39,8 @@ def hardware() -> str:
 
 def train(name: str, device: str | None = None, resume: bool = True, progress: bool = True) -> dict:
     """Train ``name`` from its recipe; returns the manifest entry written."""
-    from .. import _validate
-    _validate.choice(name, "model name", RECIPES)
+    from ..core import checks
+    checks.choice(name, "model name", RECIPES)
     r = RECIPES[name]
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(r["seed"])

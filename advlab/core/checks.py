@@ -89,6 +89,18 @@ def choice(value, name: str, accepted) -> str:
 
 
 def model(m, name: str = "model") -> torch.nn.Module:
+    """Check that ``m`` is a ``torch.nn.Module``."""
     if not isinstance(m, torch.nn.Module):
         raise ValueError(f"{name} must be a torch.nn.Module (e.g. advlab.zoo.load(...)), got {type(m).__name__}")
     return m
+
+
+def model_labels(model: torch.nn.Module, y, x: torch.Tensor, name: str) -> torch.Tensor:
+    """Validate class indices ``y`` for batch ``x`` against the number of classes ``model``
+    outputs; returns them as a long tensor on ``x``'s device. Call inside
+    :func:`advlab.core.frozen_eval`. Labels made under ``torch.inference_mode`` (e.g. by
+    :func:`advlab.metrics.predict`) are copied into normal tensors, which autograd accepts."""
+    from .modes import n_classes
+    y = labels(y, x.shape[0], name=name)
+    y = labels(y, x.shape[0], n_classes(model, x), name=name).to(x.device)
+    return y.clone() if y.is_inference() else y

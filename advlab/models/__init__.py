@@ -1,0 +1,33 @@
+"""Architectures of the model zoo.
+
+Every model takes images in pixel space, [0, 1], N×C×H×W, and returns logits:
+normalisation is the first layer *inside* the model, so attacks and maps never
+have to know about dataset means and standard deviations.
+
+CAM-ready models expose two attributes used by the CAM family:
+``features`` (the last convolutional block, whose output is the feature map)
+and ``fc`` (the linear layer after global average pooling).
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from ..core import checks
+from .cnn import GapCNN, MadryCNN
+from .fold import fold_batchnorm
+from .layers import POOLS, Normalize
+from .protopnet import ProtoPNet
+from .resnet import AttentionPoolNet, BasicBlock, ResNet, TrunkNet, resnet_trunk
+
+ARCHITECTURES = {"madry_cnn": MadryCNN, "gap_cnn": GapCNN, "resnet": ResNet,
+                 "attention_pool": AttentionPoolNet, "protopnet": ProtoPNet}
+
+
+def build(arch: str, **kwargs) -> nn.Module:
+    """Build an untrained architecture by name (see ``ARCHITECTURES``)."""
+    checks.choice(arch, "architecture", ARCHITECTURES)
+    return ARCHITECTURES[arch](**kwargs)
+
+
+__all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "POOLS", "Normalize", "MadryCNN", "GapCNN", "ResNet",
+           "TrunkNet", "BasicBlock", "resnet_trunk", "AttentionPoolNet", "ProtoPNet"]
