@@ -177,3 +177,28 @@ def test_batched_smoothgrad_is_seeded_per_batch(tiny_gap, tiny_batch):
     a = sg(x, y, batch_size=2)
     assert a.shape == (4, 16, 16) and torch.equal(a, sg(x, y, batch_size=2))
     assert torch.equal(a[:2], sg(x[:2], y[:2]))
+
+
+def test_predict_and_map_maps_the_predicted_class(tiny_gap, tiny_batch):
+    x, _ = tiny_batch
+    attr = al.interpret.make("gradcam", tiny_gap)
+    probs, maps = al.interpret.predict_and_map(attr, x)
+    pred = tiny_gap(x).argmax(1)
+    assert torch.allclose(probs.sum(1), torch.ones(len(x)))
+    assert torch.equal(probs.argmax(1), pred)
+    assert torch.allclose(maps, al.interpret.normalize(attr(x, pred)))
+    with pytest.raises(ValueError, match="interpreter"):
+        al.interpret.predict_and_map(tiny_gap, x)
+
+
+def test_top_prototypes_ranks_by_maximal_similarity(tiny_proto, tiny_batch):
+    x, y = tiny_batch
+    scores = tiny_proto.similarity_maps(x).flatten(2).amax(2).detach()
+    idx, val = al.interpret.top_prototypes(tiny_proto, x, k=3)
+    for i in range(len(x)):
+        order = sorted(range(scores.shape[1]), key=lambda j: -float(scores[i, j]))[:3]
+        assert idx[i].tolist() == order and torch.allclose(val[i], scores[i, order])
+    idx, _ = al.interpret.top_prototypes(tiny_proto, x, k=2, of_class=y)
+    assert (tiny_proto.prototype_class[idx] == y[:, None]).all()
+    with pytest.raises(ValueError, match="k must be"):
+        al.interpret.top_prototypes(tiny_proto, x, k=3, of_class=y)  # two prototypes per class

@@ -11,6 +11,7 @@ from .base import Interpreter
 from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
 from .own import AttentionMap, PrototypeMap
+from .predicted import predict_and_map, top_prototypes
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
                                       GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap)}
@@ -24,4 +25,4 @@ def make(name: str, model, **kwargs) -> Interpreter:
 
 __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "ScoreCAM", "RandomMap",
            "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients", "REGISTRY", "make", "normalize",
-           "reduce_channels", "resolve_layer"]
+           "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes"]

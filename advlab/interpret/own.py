@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from ..core import checks
 from ..core.maps import upsample
 from .base import Interpreter
+from .predicted import top_prototypes
 
 
 class AttentionMap(Interpreter):
@@ -50,13 +51,10 @@ class PrototypeMap(Interpreter):
         self.rank = checks.number(rank, "rank", 0, 10_000, integer=True)
 
     def _attribute(self, x, target):
+        own = int((self.model.prototype_class[None] == target[:, None]).sum(1).min())
+        if self.rank >= own:
+            raise ValueError(f"rank={self.rank} but classes have {own} prototypes")
+        j = top_prototypes(self.model, x, self.rank + 1, of_class=target)[0][:, self.rank]
         with torch.no_grad():
-            sims = self.model.similarity_maps(x)                     # N×m×h×w
-            scores = sims.flatten(2).amax(2)
-            own = self.model.prototype_class[None] == target[:, None]
-            if self.rank >= int(own.sum(1).min()):
-                raise ValueError(f"rank={self.rank} but classes have {int(own.sum(1).min())} prototypes")
-            scores = torch.where(own, scores, torch.full_like(scores, -float("inf")))
-            j = scores.topk(self.rank + 1, dim=1).indices[:, self.rank]
-            m = sims[torch.arange(len(x)), j]
+            m = self.model.similarity_maps(x)[torch.arange(len(x)), j]
         return upsample(m, x.shape[-2:])
