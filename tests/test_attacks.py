@@ -12,7 +12,8 @@ CASES = list(itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"], [Fal
 
 def _make(name, model, norm, targeted, **kw):
     eps = 8 / 255 if norm == "linf" else 0.5
-    return al.attacks.make(name, model, eps=eps, norm=norm, targeted=targeted, steps=kw.pop("steps", 5), **kw), eps
+    steps = al.attacks.steps_for(name, kw.pop("steps", 5))
+    return al.attacks.make(name, model, eps=eps, norm=norm, targeted=targeted, **steps, **kw), eps
 
 
 @pytest.mark.parametrize("name,norm,targeted", CASES)
@@ -42,7 +43,7 @@ def test_contract(name, norm, targeted, tiny_gap, tiny_batch):
 def test_attack_increases_loss(name, tiny_gap, tiny_batch):
     x, y = tiny_batch
     loss = torch.nn.functional.cross_entropy
-    x_adv = al.attacks.make(name, tiny_gap, eps=0.1, steps=5)(x, y)
+    x_adv = al.attacks.make(name, tiny_gap, eps=0.1, **al.attacks.steps_for(name, 5))(x, y)
     with torch.no_grad():
         assert loss(tiny_gap(x_adv), y) > loss(tiny_gap(x), y)
 

@@ -86,7 +86,8 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
             if adv:
                 ramp = min(1.0, (epoch * steps_per_epoch + it + 1) / (adv["ramp_epochs"] * steps_per_epoch))
                 eps = adv["eps"] * ramp
-                atk = attacks.make(adv["attack"], model, eps=eps, norm=adv["norm"], steps=adv["steps"],
+                atk = attacks.make(adv["attack"], model, eps=eps, norm=adv["norm"],
+                                   **attacks.steps_for(adv["attack"], adv["steps"]),
                                    alpha=adv["alpha"] * ramp,
                                    random_start=adv.get("random_start", adv["attack"] == "pgd"), seed=r["seed"] * 10**6 + epoch * steps_per_epoch + it)
                 xb = atk(xb, yb)
