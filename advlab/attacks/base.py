@@ -85,7 +85,7 @@ class Attack:
         """Return adversarial examples for images ``x`` and labels (or targets) ``y``."""
         checks.images(x)
         self.threat.check(x)
-        with frozen_eval(self.model):
+        with frozen_eval(self.model), torch.enable_grad():  # also inside a caller's torch.no_grad()
             y = model_labels(self.model, y, x, "y")
             if self.eps == 0:
                 return x.clone()
