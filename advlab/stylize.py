@@ -21,7 +21,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from .core import checks
+from .core import LayerProbe, checks
 
 STYLES = ("brick", "grass", "gravel")
 FEATURE_MODEL = "cifar_gap_cnn"
@@ -50,11 +50,12 @@ def _extractor(device: str):
 
 
 def _activations(model, x):
-    out, h = {}, model.normalize(x)
-    for i, layer in enumerate(model.features[:max(STYLE_LAYERS + (CONTENT_LAYER,)) + 1]):
-        h = layer(h)
-        out[i] = h
-    return out
+    """Outputs of the style and content blocks (by index in ``model.features``), read through the
+    layer probe; the forward pass ends at the last block needed."""
+    names = {f"features.{i}": i for i in sorted(set(STYLE_LAYERS + (CONTENT_LAYER,)))}
+    with LayerProbe(model, list(names), stop_at=True) as probe:
+        probe.run(x)
+    return {i: probe[name] for name, i in names.items()}
 
 
 def gram(f: torch.Tensor) -> torch.Tensor:

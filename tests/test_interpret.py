@@ -202,3 +202,40 @@ def test_top_prototypes_ranks_by_maximal_similarity(tiny_proto, tiny_batch):
     assert (tiny_proto.prototype_class[idx] == y[:, None]).all()
     with pytest.raises(ValueError, match="k must be"):
         al.interpret.top_prototypes(tiny_proto, x, k=3, of_class=y)  # two prototypes per class
+
+
+@pytest.fixture(scope="module")
+def resnet8():
+    return al.zoo.load("cifar_resnet8")
+
+
+@pytest.mark.parametrize("which", ["tiny_gap", "cifar_resnet8"])
+def test_raw_cam_averages_to_the_logit_minus_its_bias(which, tiny_gap, tiny_batch, request):
+    # GAP + linear: mean_ij Σ_k w_ck A_kij = Σ_k w_ck GAP(A)_k = y_c − b_c (chapter 4, Boopathy et al.)
+    if which == "tiny_gap":
+        model, (x, _) = tiny_gap, tiny_batch
+        size = (8, 8)
+    else:
+        model, x, size = request.getfixturevalue("resnet8"), al.data.subset("cifar10", 8).x, (8, 8)
+    with torch.no_grad():
+        logits = model(x)
+    for y in (logits.argmax(1), torch.arange(len(x)) % 5):
+        raw = al.interpret.CAM(model, relu=False, upsample=False)(x, y)
+        assert raw.shape == (len(x), *size) and (raw < 0).any()
+        expect = logits.gather(1, y.view(-1, 1))[:, 0] - model.fc.bias[y]
+        assert torch.allclose(raw.mean((1, 2)), expect, atol=1e-5, rtol=0)
+
+
+def test_relu_and_upsampling_are_the_last_steps(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    raw = al.interpret.CAM(tiny_gap, relu=False, upsample=False)(x, y)
+    assert torch.equal(al.interpret.CAM(tiny_gap, upsample=False)(x, y), F.relu(raw))
+    assert torch.allclose(al.interpret.CAM(tiny_gap)(x, y), _upsample(F.relu(raw)[:, None], x.shape[-2:]), atol=1e-6)
+    assert torch.allclose(al.interpret.CAM(tiny_gap, relu=False)(x, y), _upsample(raw[:, None], x.shape[-2:]), atol=1e-6)
+    # Grad-CAM without ReLU is the signed CAM over h·w on a GAP model, Score-CAM takes the options too
+    signed = al.interpret.GradCAM(tiny_gap, relu=False, upsample=False)(x, y)
+    assert torch.allclose(signed * 64, raw, atol=1e-5)
+    assert al.interpret.ScoreCAM(tiny_gap, upsample=False)(x, y).shape == (4, 8, 8)
+    for bad in (dict(relu="no"), dict(upsample=1)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            al.interpret.GradCAM(tiny_gap, **bad)

@@ -8,6 +8,10 @@ intermediate layers through this one mechanism::
         logits = model(x)
     A = probe["features"]                       # N×K×h×w, still attached to the graph
     (dA,) = probe.gradients(logits[:, 3].sum())  # ∂score/∂A for each probed layer
+
+``stop_at`` ends a forward pass early (style transfer needs only the first blocks; CAM only the
+feature maps); ``replace`` substitutes a layer's output (attribution from an intermediate layer,
+activation patching).
 """
 from __future__ import annotations
 
@@ -40,25 +44,37 @@ class LayerProbe:
     Inside the block every forward pass stores each layer's output under its key (the name
     given, or the module's own name for a module); ``probe[key]`` reads it. Outputs stay on the
     autograd graph unless ``detach=True``. Hooks are removed on leaving the block, whatever
-    happens. ``stop_at`` (a key) raises an internal signal after that layer's output is stored,
-    so a forward pass can end early (``probe.run(x)`` catches it)."""
+    happens. ``stop_at`` (a key, or ``True`` for "once every probed layer has produced its
+    output") raises an internal signal after that output is stored, so a forward pass can end
+    early (``probe.run(x)`` catches it). ``replace`` maps layers (names or modules, probed too)
+    to tensors used *instead of* their outputs in every forward pass, e.g. scaled activations
+    fed to the rest of the network; the stored output is the replacement."""
 
     class _Stop(Exception):
         pass
 
-    def __init__(self, model: torch.nn.Module, layers, detach: bool = False, stop_at=None):
+    def __init__(self, model: torch.nn.Module, layers, detach: bool = False, stop_at=None,
+                 replace: dict | None = None):
         self.model = checks.model(model)
         if isinstance(layers, (str, torch.nn.Module)) or layers is None:
             layers = [layers]
         self.modules: dict = {}
         for layer in layers:
-            module = resolve_layer(model, layer)
-            key = layer if isinstance(layer, str) else ("features" if layer is None else self._name_of(module))
-            self.modules[key] = module
+            self.modules[self._key(layer)] = resolve_layer(model, layer)
+        self.replace: dict = {}
+        for layer, value in (replace or {}).items():
+            key = self._key(layer)
+            self.modules.setdefault(key, resolve_layer(model, layer))
+            self.replace[key] = value
         self.detach = detach
         self.stop_at = stop_at
         self.outputs: dict = {}
         self._handles: list = []
+
+    def _key(self, layer):
+        if isinstance(layer, str):
+            return layer
+        return "features" if layer is None else self._name_of(resolve_layer(self.model, layer))
 
     def _name_of(self, module):
         for n, m in self.model.named_modules():
@@ -73,9 +89,11 @@ class LayerProbe:
 
     def _hook(self, key):
         def hook(_module, _inputs, output):
+            output = self.replace.get(key, output)
             self.outputs[key] = output.detach() if self.detach else output
-            if self.stop_at == key:
+            if self.stop_at == key or (self.stop_at is True and len(self.outputs) == len(self.modules)):
                 raise LayerProbe._Stop
+            return output if key in self.replace else None
         return hook
 
     def __exit__(self, *exc) -> None:
@@ -84,7 +102,9 @@ class LayerProbe:
         self._handles.clear()
 
     def run(self, x: torch.Tensor):
-        """Forward ``x`` through the model; returns its output, or ``None`` when stopped early."""
+        """Forward ``x`` through the model; returns its output, or ``None`` when stopped early.
+        Outputs of an earlier pass are forgotten first."""
+        self.outputs.clear()
         try:
             return self.model(x)
         except LayerProbe._Stop:

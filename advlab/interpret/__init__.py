@@ -1,8 +1,11 @@
 """Interpreters: bind a model, then call ``attr(x, target) -> maps`` (N×H×W).
 
-Gradient maps come from captum; the CAM family is written here because the
-book teaches it, and is tested against captum / pytorch-grad-cam.
-``REGISTRY`` maps each name to its class.
+Gradient maps come from captum (chapter 1); the CAM family is written here because the
+book teaches it (chapter 2), and is tested against captum / pytorch-grad-cam.
+``REGISTRY`` maps each name to its class; ``attr(x, target, differentiable=True)`` keeps
+the maps on the autograd graph for the interpreters that allow it (chapter 4).
+Layer and channel scopes (chapters 6 and 8) have their own registry, ``LAYER_REGISTRY``
+(:mod:`advlab.interpret.layers`): ``make_layer(name, model, layer=...)(x, target) -> N×K``.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
@@ -10,6 +13,8 @@ from ..core.probe import resolve_layer
 from .base import Interpreter
 from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
+from .layers import (LAYER_REGISTRY, InternalInfluence, LayerActivation, LayerAttribution, LayerConductance,
+                     LayerGradientXActivation, NeuronConductance, make_layer)
 from .own import AttentionMap, PrototypeMap
 from .predicted import predict_and_map, top_prototypes
 
@@ -25,4 +30,6 @@ def make(name: str, model, **kwargs) -> Interpreter:
 
 __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "ScoreCAM", "RandomMap",
            "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients", "REGISTRY", "make", "normalize",
-           "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes"]
+           "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
+           "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
+           "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer"]

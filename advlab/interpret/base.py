@@ -15,30 +15,57 @@ class Interpreter:
     (N×C×H×W in [0, 1]) and ``target`` (class indices, an int or a tensor),
     runs the method with the model in eval mode and its parameters frozen,
     restores the model, and returns raw maps of shape N×H×W at the input's
-    resolution. Use :func:`advlab.interpret.normalize` to scale them to [0, 1].
+    resolution, detached. Use :func:`advlab.interpret.normalize` to scale them to [0, 1].
+
+    ``attribute(x, target, differentiable=True)`` (interpreters with ``differentiable = True``;
+    chapter 4) returns the same maps still attached to the autograd graph, with respect to ``x``
+    and to the model's parameters, so a map can enter a loss (an attack on the explanation, a
+    training objective). In this mode the interpreter neither freezes parameters nor changes the
+    model's mode: the caller decides (``model.eval()`` for maps as the default path computes them;
+    batch-norm layers in training mode use batch statistics and update their running ones).
     """
 
     name = "interpreter"
+    differentiable = False
 
     def __init__(self, model):
         self.model = checks.model(model)
 
-    def attribute(self, x: torch.Tensor, target, batch_size: int | None = None) -> torch.Tensor:
+    def attribute(self, x: torch.Tensor, target, batch_size: int | None = None,
+                  differentiable: bool = False) -> torch.Tensor:
         """Maps of ``x`` for classes ``target``; ``batch_size`` bounds how many images go
         through the method at once (SmoothGrad and IG multiply a batch by their samples or
         steps, so large batches need a lot of memory)."""
-        checks.images(x)
-        with frozen_eval(self.model):
+        checks.images(x.detach())
+        if differentiable is not False:
+            self._check_differentiable(differentiable)
+        with frozen_eval(self.model):  # labels are checked on a no-grad probe, model restored
             target = model_labels(self.model, target, x, "target")
             if batch_size is not None:
                 batch_size = checks.number(batch_size, "batch_size", 1, 10**9, integer=True)
-            maps = torch.cat([self._attribute(x[i].detach().clone().requires_grad_(True), target[i])
-                              for i in chunks(len(x), batch_size)])
-        return maps.detach()
+            if not differentiable:
+                maps = torch.cat([self._attribute(x[i].detach().clone().requires_grad_(True), target[i])
+                                  for i in chunks(len(x), batch_size)])
+                return maps.detach()
+        with torch.enable_grad():  # the caller's mode and parameters
+            return torch.cat([self._attribute_graph(x[i] if x.requires_grad else x[i].detach().requires_grad_(True),
+                                                    target[i]) for i in chunks(len(x), batch_size)])
 
     __call__ = attribute
 
+    def _check_differentiable(self, differentiable) -> None:
+        if differentiable is not True:
+            raise ValueError(f"differentiable must be True or False, got {differentiable!r}")
+        if not self.differentiable:
+            from . import REGISTRY
+            can = ", ".join(sorted(n for n, cls in REGISTRY.items() if cls.differentiable))
+            raise ValueError(f"differentiable=True is available for the interpreters {can}; "
+                             f"got {self.name!r}, whose maps are not differentiable")
+
     def _attribute(self, x, target):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _attribute_graph(self, x, target):  # pragma: no cover - differentiable interpreters only
         raise NotImplementedError
 
     def __repr__(self):

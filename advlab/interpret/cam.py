@@ -1,8 +1,8 @@
-"""The CAM family: one base, each method overrides only how channel weights are computed.
+"""The CAM family (chapter 2): one base, each method overrides only how channel weights are computed.
 
 All of them build a map from the feature maps A (N×K×h×w) of a convolutional
-layer and per-channel weights w (N×K): ``map = ReLU(Σ_k w_k A_k)``, upsampled
-bilinearly to the input size.
+layer, read through :class:`advlab.core.LayerProbe`, and per-channel weights w (N×K):
+``map = ReLU(Σ_k w_k A_k)``, upsampled bilinearly to the input size.
 
 * CAM (Zhou et al., 2016): w = the last linear layer's weights of the target
   class; needs a global-average-pooling + linear head.
@@ -11,6 +11,12 @@ bilinearly to the input size.
   α from second- and third-order terms (closed form for an exponential score).
 * Score-CAM (Wang et al., 2020): w = the softmax score of the target class when
   the input is masked by each upsampled, [0, 1]-scaled activation map.
+
+Chapter 4 (Boopathy et al.) uses two options of the base: ``relu=False`` keeps the signed map,
+and ``upsample=False`` returns it at the feature map's resolution (N×h×w). For a GAP + linear
+head the raw CAM (both options) averaged over positions is the class logit minus its bias:
+``mean_ij Σ_k w_ck A_kij = Σ_k w_ck GAP(A_k) = y_c − b_c`` (completeness). CAM, Grad-CAM and
+Grad-CAM++ are differentiable (``attribute(..., differentiable=True)``).
 """
 from __future__ import annotations
 
@@ -18,61 +24,79 @@ import torch
 import torch.nn.functional as F
 
 from ..core import checks
-from ..core.probe import resolve_layer
+from ..core.probe import LayerProbe, resolve_layer
 from .base import Interpreter
 
 
 class BaseCAM(Interpreter):
-    """Shared machinery: capture A (and ∂score/∂A), ask ``weights``, combine, upsample."""
+    """Shared machinery: capture A (and ∂score/∂A), ask ``weights``, combine, ReLU, upsample.
+
+    ``relu=False`` keeps negative evidence; ``upsample=False`` returns N×h×w maps at the layer's
+    resolution instead of the input's."""
 
     name = "basecam"
     uses_gradients = True
+    differentiable = True
 
-    def __init__(self, model, layer=None):
+    def __init__(self, model, layer=None, *, relu: bool = True, upsample: bool = True):
         super().__init__(model)
         self.layer = resolve_layer(model, layer)
+        for arg, value in (("relu", relu), ("upsample", upsample)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{arg} must be True or False, got {value!r}")
+        self.relu, self.upsample = relu, upsample
 
-    def activations_and_grads(self, x, target):
-        store = {}
-
-        def hook(_module, _inp, out):
-            store["A"] = out
-
-        handle = self.layer.register_forward_hook(hook)
-        try:
-            with torch.set_grad_enabled(self.uses_gradients):
-                logits = self.model(x.requires_grad_(self.uses_gradients) if self.uses_gradients else x)
-        finally:
-            handle.remove()
-        A = store["A"]
+    def activations_and_grads(self, x, target, create_graph: bool = False):
+        """A (N×K×h×w), ∂score/∂A (``None`` for gradient-free methods) and the logits
+        (``None`` for gradient-free methods, whose forward pass ends at the layer). Detached
+        unless ``create_graph`` (the differentiable path)."""
+        with LayerProbe(self.model, [self.layer], stop_at=None if self.uses_gradients else True) as probe, \
+                torch.set_grad_enabled(self.uses_gradients or create_graph):
+            logits = probe.run(x)
+        (A,) = probe.outputs.values()
         if A.dim() != 4:
             raise ValueError(f"layer must output N×K×h×w feature maps, got shape {tuple(A.shape)}")
         grads = None
         if self.uses_gradients:
             score = logits.gather(1, target.view(-1, 1)).sum()
-            (grads,) = torch.autograd.grad(score, A)
-        return A.detach(), (grads.detach() if grads is not None else None), logits.detach()
+            (grads,) = probe.gradients(score, create_graph=create_graph)
+        if create_graph:
+            return A, grads, logits
+        return A.detach(), (grads.detach() if grads is not None else None), \
+            (logits.detach() if logits is not None else None)
 
     def weights(self, A, grads, x, target) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _attribute(self, x, target):
-        A, grads, _ = self.activations_and_grads(x, target)
+    def _cam(self, x, target, create_graph: bool):
+        A, grads, _ = self.activations_and_grads(x, target, create_graph)
         w = self.weights(A, grads, x, target)
-        cam = F.relu((w[:, :, None, None] * A).sum(1, keepdim=True))
+        cam = (w[:, :, None, None] * A).sum(1, keepdim=True)
+        if self.relu:
+            cam = F.relu(cam)
+        if not self.upsample:
+            return cam[:, 0]
         return F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
 
+    def _attribute(self, x, target):
+        return self._cam(x, target, False)
+
+    def _attribute_graph(self, x, target):
+        return self._cam(x, target, True)
+
     def __repr__(self):
-        return f"{type(self).__name__}(layer={type(self.layer).__name__})"
+        return f"{type(self).__name__}(layer={type(self.layer).__name__}, relu={self.relu}, upsample={self.upsample})"
 
 
 class CAM(BaseCAM):
-    """Class Activation Mapping: weights of the target class in the final linear layer."""
+    """Class Activation Mapping: weights of the target class in the final linear layer.
+
+    >>> raw = CAM(model, relu=False, upsample=False)(x, y)   # N×h×w; raw.mean((1, 2)) = y_c − b_c"""
     name = "cam"
     uses_gradients = False
 
-    def __init__(self, model, layer=None, fc="fc"):
-        super().__init__(model, layer)
+    def __init__(self, model, layer=None, fc="fc", **options):
+        super().__init__(model, layer, **options)
         fc_mod = getattr(model, fc, None) if isinstance(fc, str) else fc
         if not isinstance(fc_mod, torch.nn.Linear):
             raise ValueError(f"fc={fc!r}: CAM needs a global-average-pooling head followed by a linear "
@@ -82,7 +106,7 @@ class CAM(BaseCAM):
     def weights(self, A, grads, x, target):
         if A.shape[1] != self.fc.in_features:
             raise ValueError(f"layer has {A.shape[1]} channels but fc expects {self.fc.in_features}")
-        return self.fc.weight[target].detach()
+        return self.fc.weight[target]  # frozen on the default path; live when differentiable
 
 
 class GradCAM(BaseCAM):
@@ -109,9 +133,10 @@ class ScoreCAM(BaseCAM):
     score on the input masked with that channel's upsampled, normalised map."""
     name = "scorecam"
     uses_gradients = False
+    differentiable = False
 
-    def __init__(self, model, layer=None, batch_size: int = 256):
-        super().__init__(model, layer)
+    def __init__(self, model, layer=None, batch_size: int = 256, **options):
+        super().__init__(model, layer, **options)
         self.batch_size = checks.number(batch_size, "batch_size", 1, 1 << 16, integer=True)
 
     @torch.no_grad()
@@ -131,7 +156,7 @@ class ScoreCAM(BaseCAM):
 
 
 class RandomMap(Interpreter):
-    """A sanity-check baseline: uniform random maps, seeded."""
+    """A sanity-check baseline (chapter 2): uniform random maps, seeded."""
     name = "random"
 
     def __init__(self, model, seed: int = 0):

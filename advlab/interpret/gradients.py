@@ -1,4 +1,5 @@
-"""Gradient-based maps, computed by captum (we only choose settings and reduce channels).
+"""Gradient-based maps (chapter 1), computed by captum (we only choose settings and reduce
+channels); the differentiable saliency of chapter 4 is written here, tested against captum's.
 
 * Saliency (Simonyan et al., 2014): |∂ logit_target / ∂x|, max over channels.
 * SmoothGrad (Smilkov et al., 2017): saliency averaged over ``n_samples`` noisy
@@ -16,8 +17,14 @@ from .base import Interpreter
 
 
 class Saliency(Interpreter):
-    """Vanilla gradient map.  >>> maps = Saliency(model)(x, target=y)"""
+    """Vanilla gradient map (chapter 1).  >>> maps = Saliency(model)(x, target=y)
+
+    With ``differentiable=True`` (chapter 4) the gradient is taken with ``create_graph=True``,
+    so the map itself can be differentiated (w.r.t. x or the parameters): captum's Saliency
+    cannot. The model needs non-zero second derivatives for that to carry information (ReLU
+    networks have none almost everywhere; Softplus does)."""
     name = "saliency"
+    differentiable = True
 
     def __init__(self, model, reduce: str = "max_abs"):
         super().__init__(model)
@@ -28,9 +35,14 @@ class Saliency(Interpreter):
         attr = _Saliency(self.model).attribute(x, target=target, abs=False)
         return reduce_channels(attr, self.reduce)
 
+    def _attribute_graph(self, x, target):
+        score = self.model(x).gather(1, target.view(-1, 1)).sum()
+        (grad,) = torch.autograd.grad(score, x, create_graph=True)
+        return reduce_channels(grad, self.reduce)
+
 
 class SmoothGrad(Interpreter):
-    """SmoothGrad through captum's ``NoiseTunnel``; seeded, so maps repeat.
+    """SmoothGrad (chapter 1) through captum's ``NoiseTunnel``; seeded, so maps repeat.
 
     >>> maps = SmoothGrad(model, n_samples=25, sigma=0.15)(x, target=y)
     """
@@ -56,7 +68,7 @@ class SmoothGrad(Interpreter):
 
 
 class IntegratedGradients(Interpreter):
-    """Integrated Gradients through captum, black baseline by default.
+    """Integrated Gradients (chapter 1) through captum, black baseline by default.
 
     With ``reduce="sum"`` the map is signed and sums to f(x) − f(baseline)
     (completeness); the default ``"sum_abs"`` shows magnitudes.

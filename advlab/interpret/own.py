@@ -1,6 +1,7 @@
-"""Maps that a model computes itself: attention (Girdhar & Ramanan, 2017) and
+"""Maps that a model computes itself (chapter 2): attention (Girdhar & Ramanan, 2017) and
 prototype similarity (ProtoPNet, Chen et al., 2019). No gradients: the map is
-part of the forward pass, which is what makes these models "interpretable by design".
+part of the forward pass, which is what makes these models "interpretable by design"
+(and the attention map differentiable as it stands, chapter 4).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class AttentionMap(Interpreter):
     """
     name = "attention"
     requires = "attention_maps"
+    differentiable = True
     KINDS = ("product", "bottom_up", "top_down")
 
     def __init__(self, model, kind: str = "product"):
@@ -32,9 +34,12 @@ class AttentionMap(Interpreter):
 
     def _attribute(self, x, target):
         with torch.no_grad():
-            b, t = self.model.attention_maps(x)
-            tk = t[torch.arange(len(x)), target]
-            m = {"product": F.relu(tk * b), "bottom_up": b, "top_down": tk}[self.kind]
+            return self._attribute_graph(x, target)
+
+    def _attribute_graph(self, x, target):
+        b, t = self.model.attention_maps(x)
+        tk = t[torch.arange(len(x)), target]
+        m = {"product": F.relu(tk * b), "bottom_up": b, "top_down": tk}[self.kind]
         return upsample(m, x.shape[-2:])
 
 
@@ -54,7 +59,7 @@ class PrototypeMap(Interpreter):
         own = int((self.model.prototype_class[None] == target[:, None]).sum(1).min())
         if self.rank >= own:
             raise ValueError(f"rank={self.rank} but classes have {own} prototypes")
-        j = top_prototypes(self.model, x, self.rank + 1, of_class=target)[0][:, self.rank]
+        j = top_prototypes(self.model, x.detach(), self.rank + 1, of_class=target)[0][:, self.rank]
         with torch.no_grad():
             m = self.model.similarity_maps(x)[torch.arange(len(x)), j]
         return upsample(m, x.shape[-2:])
