@@ -36,7 +36,7 @@ def test_eps_slider_changes_perturbation_and_prediction(panel, tiny_gap):
 
 
 @pytest.mark.parametrize("control,value", [("index", 2), ("attack", "mim"), ("steps", 5),
-                                           ("interpreter", "saliency"), ("target", 4)])
+                                           ("interpreter", "saliency"), ("target", "4"), ("target", "e")])
 def test_each_control_rerenders(panel, control, value):
     before = panel.state
     getattr(panel, control).value = value
@@ -59,16 +59,16 @@ def test_typed_eps(panel):
     assert panel.state.eps == pytest.approx(4 / 255) and panel.message.value == ""
 
 
-@pytest.mark.parametrize("control,value,word", [("target", 9, "target class 9 does not exist"),
-                                                ("target", -5, "does not exist"),
-                                                ("eps_text", "abc", "ε must be a number"),
-                                                ("eps_text", "0.9", "outside")])
+@pytest.mark.parametrize("control,value,word", [("target", "9", "target must be 'none', a class index in [0, 4]"),
+                                                ("target", "-5", "or a class name, got '-5'"),
+                                                ("eps_text", "abc", "ε must be a number or a fraction like 8/255"),
+                                                ("eps_text", "0.9", "in [0/255, 32/255], got '0.9'")])
 def test_bad_values_show_a_message(panel, control, value, word):
     good = panel.state
     getattr(panel, control).value = value
     assert word in panel.message.value
     assert panel.state is good  # last good picture kept
-    panel.target.value = -1
+    panel.target.value = "none"
     panel.eps_text.value = "2/255"
     assert panel.message.value == ""
 
@@ -91,7 +91,7 @@ def test_static_twin_has_one_frame_per_value(panel):
 
 def test_static_twin_refuses_bad_values(panel):
     with pytest.raises(ValueError, match="frame"):
-        panel.static(panel.target, [0, 7])
+        panel.static(panel.target, ["0", "7"])
 
 
 def test_bad_constructor_arguments(tiny_gap):
@@ -102,6 +102,34 @@ def test_bad_constructor_arguments(tiny_gap):
         al.widgets.AttackExplorer(tiny_gap, x, torch.tensor([0, 1]), interpreter="lime")
     with pytest.raises(ValueError, match="images"):
         al.widgets.AttackExplorer(tiny_gap, x * 3, torch.tensor([0, 1]))
+    # out of range is refused, never clamped: the same rule as every panel (test_panel_contract)
+    with pytest.raises(ValueError, match=r"^eps must be .* in \[0/255, 32/255\], got 1.0$"):
+        al.widgets.AttackExplorer(tiny_gap, x, torch.tensor([0, 1]), eps=1.0)
+    with pytest.raises(ValueError, match=r"^eps must be .* in \[0.00, 0.50\], got '0.9'$"):
+        al.widgets.AttackExplorer(al.models.GapCNN(widths=(8, "P", 16), num_classes=5, in_channels=1, mean=(0.5,), std=(0.5,)),
+                                  x[:, :1], torch.tensor([0, 1]), eps="0.9")
+    with pytest.raises(ValueError, match=r"^steps must be an integer in \[1, 40\], got 50$"):
+        al.widgets.AttackExplorer(tiny_gap, x, torch.tensor([0, 1]), steps=50)
+
+
+def test_string_eps_and_typed_target_by_name(tiny_gap):
+    x = torch.rand(2, 3, 16, 16)
+    panel = al.widgets.AttackExplorer(tiny_gap, x, torch.tensor([0, 1]), classes=list("abcde"), eps="4/255", steps=2)
+    assert panel.eps.value == pytest.approx(4 / 255) and panel.eps_text.value == "4/255"
+    panel.target.value = " c "
+    assert panel.state.title.endswith("target c") and panel.message.value == ""
+    panel.target.value = "-1"
+    assert "target" not in panel.state.title
+
+
+def test_nan_eps_and_html_in_messages(panel):
+    good = panel.image.value
+    panel.eps.value = float("nan")          # raised from round(nan) in the ε label before
+    assert "got nan" in panel.message.value and panel.image.value == good and panel.eps_text.value == "nan"
+    panel.eps_text.value = "<b>x</b>"
+    assert "&lt;b&gt;x&lt;/b&gt;" in panel.message.value and "<b>" not in panel.message.value
+    panel.eps_text.value = "3/255"
+    assert panel.message.value == "" and panel.state.eps == pytest.approx(3 / 255)
 
 
 def test_show_decides_by_context(panel, monkeypatch):

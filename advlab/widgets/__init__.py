@@ -1,7 +1,17 @@
-"""Interactive panels (ipywidgets) with static twins for the book."""
+"""Interactive panels (ipywidgets) with static twins for the book.
+
+``PANELS`` lists every panel (name → class); each builds itself on tiny data with
+``cls.example()``, and ``tests/test_panel_contract.py`` holds every listed panel to the same
+contract (one render per change, bad values shown and never raised, one rule for arguments).
+"""
 from .attack_explorer import AttackExplorer, AttackState
 from .base import Panel, in_book, show
 from .map_comparison import ComparisonState, MapComparison
+from .render import Renderer
 from .texture_lab import TextureLab, TextureState
+from .upload import UploadPanel
 
-__all__ = ["Panel", "AttackExplorer", "AttackState", "TextureLab", "TextureState", "MapComparison", "ComparisonState", "show", "in_book"]
+PANELS = {cls.__name__: cls for cls in (AttackExplorer, MapComparison, TextureLab)}
+
+__all__ = ["PANELS", "AttackExplorer", "AttackState", "ComparisonState", "MapComparison", "Panel", "Renderer",
+           "TextureLab", "TextureState", "UploadPanel", "in_book", "show"]

@@ -1,17 +1,20 @@
-"""AttackExplorer: an attack with an ε slider, the perturbation, predictions and maps."""
+"""AttackExplorer (chapter 1, ``notebooks/01_adversarial_examples.ipynb``): an attack with an ε
+slider, the perturbation, the predictions and the maps of the predicted classes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import torch
 
-from ..core import checks, frozen_eval
 from .. import attacks, interpret
+from ..core import checks
 from ..models import fold_batchnorm
 from ..plot import amplify, image_kwargs, to_hwc
+from . import controls as C
+from . import examples
 from .base import Panel
+from .controls import eps_label
 
 
 @dataclass
@@ -40,87 +43,75 @@ class AttackState:
         return int(self.probs_adv.argmax())
 
 
-def eps_label(eps: float, rgb: bool) -> str:
-    return f"{round(eps * 255)}/255" if rgb else f"{eps:.2f}"
-
-
 class AttackExplorer(Panel):
-    """Explore one attack on a set of images.
+    """Chapter 1: explore one attack on a set of images.
 
     Controls (attributes): ``index``, ``attack``, ``eps`` (slider: 1/255 steps for RGB,
-    0.01 for grey images), ``eps_text`` (type "8/255"), ``steps``, ``target`` (-1:
-    untargeted, else a class index) and ``interpreter``. ``state`` holds what is shown.
+    0.01 for grey images), ``eps_text`` (type "8/255"), ``steps``, ``target`` (type "none",
+    a class index or a class name) and ``interpreter``. ``state`` holds what is shown.
+    Constructor arguments out of range raise a ``ValueError`` (ε: up to 32/255 for RGB, 0.5
+    for grey images; steps: 1 to 40).
 
     >>> panel = AttackExplorer(model, x, y, classes=al.data.CLASSES["cifar10"])
     >>> panel.eps.value = 8 / 255; panel.state.pred_adv
     """
 
+    CHAPTER = 1
     INTERPRETERS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "cam")
 
     def __init__(self, model, images, labels, classes=None, interpreter="saliency", attack="pgd",
                  eps=None, steps=10, cache_size=256):
         self.model = checks.model(model)
         self.bind_data(model, images, labels, classes)
-        self.net = fold_batchnorm(self.model)  # what the panel computes with (see Panel)
         self.rgb = self.images.shape[1] == 3
         self.options = [i for i in self.INTERPRETERS if i not in ("gradcam", "cam") or hasattr(model, "fc")]
         checks.choice(interpreter, "interpreter", self.options)
         checks.choice(attack, "attack", attacks.REGISTRY)
-        self._init = dict(interpreter=interpreter, attack=attack, steps=steps,
-                          eps=eps if eps is not None else (8 / 255 if self.rgb else 0.2))
+        self._init = dict(interpreter=interpreter, attack=attack, **self.check_arguments(
+            eps=eps if eps is not None else (8 / 255 if self.rgb else 0.2), steps=steps))
+        self.net = fold_batchnorm(self.model)  # what the panel computes with (see Panel)
         super().__init__(cache_size)
+
+    def ranges(self):
+        return {**super().ranges(), "eps": C.eps_range(self.rgb), "steps": C.Range(1, C.MAX_STEPS, integer=True)}
+
+    @classmethod
+    def example(cls, **kwargs):
+        """On a tiny untrained CNN and three random 16×16 images."""
+        x, y, classes = examples.tiny_images()
+        return cls(examples.tiny_model("cnn"), x, y, **{"classes": classes, "steps": 2, **kwargs})
+
+    def example_changes(self):
+        return [("index", 1), ("attack", "mim"), ("eps", 4 / 255), ("eps_text", "6/255"), ("steps", 3),
+                ("target", "2"), ("interpreter", "gradcam")]
 
     # -- controls ------------------------------------------------------------
     def controls(self):
         import ipywidgets as W
-        step = 1 / 255 if self.rgb else 0.01
-        emax = self._eps_max()
-        style = {"description_width": "initial"}
-        self.index = W.IntSlider(0, 0, len(self.images) - 1, description="image", style=style)
-        self.attack = W.Dropdown(options=list(attacks.REGISTRY), value=self._init["attack"], description="attack")
-        self.eps = W.FloatSlider(value=checks.parse_eps(self._init["eps"]), min=0, max=emax, step=step,
-                                 description="ε", readout_format=".3f", style=style)
-        self.eps_text = W.Text(value=eps_label(self.eps.value, self.rgb), description="ε =", continuous_update=False,
-                               layout=W.Layout(width="150px"))
-        self.steps = W.IntSlider(self._init["steps"], 1, 40, description="steps")
-        self.target = W.IntText(-1, description="target (-1: none)", style=style, layout=W.Layout(width="180px"))
+        self.index = C.index_slider(len(self.images))
+        self.attack = C.attack_dropdown(self._init["attack"])
+        self.eps, self.eps_text = C.eps_controls(self._init["eps"], self.rgb, self.show_error, self.update)
+        self.steps = C.steps_slider(self._init["steps"])
+        self.target = W.Text("none", description="target", placeholder="none, index or name", style=C.STYLE,
+                             continuous_update=False, layout=W.Layout(width="180px"))
         self.interpreter = W.Dropdown(options=self.options, value=self._init["interpreter"], description="map")
-        self._syncing = False
-        self.eps.observe(self._eps_to_text, names="value")
-        self.eps_text.observe(self._text_to_eps, names="value")
         return [self.index, self.attack, self.eps, self.eps_text, self.steps, self.target, self.interpreter]
 
     def observed(self):
-        # the text box drives the slider (see _text_to_eps), so one change renders once
+        # the text box drives the slider (controls.eps_controls), so one change renders once
         return [c for c in self._controls if c is not self.eps_text]
 
-    def _eps_max(self):
-        return 32 / 255 if self.rgb else 0.5
-
-    def _check_eps(self, eps):
-        if not 0 <= eps <= self._eps_max():
-            raise ValueError(f"ε = {eps:.4g} is outside the explorer's range [0, {eps_label(self._eps_max(), self.rgb)}]")
-
-    def _eps_to_text(self, change):
-        self._syncing = True
-        try:
-            self.eps_text.value = eps_label(change["new"], self.rgb)
-        finally:
-            self._syncing = False
-
-    def _text_to_eps(self, change):
-        if self._syncing:
-            return
-        try:
-            eps = checks.parse_eps(change["new"].strip(), "ε")
-            self._check_eps(eps)
-        except ValueError as err:
-            self.show_error(err)
-            return
-        if eps == self.eps.value:
-            self.update()
-        else:
-            self.eps.value = eps
+    def _target(self, text) -> int:
+        """-1 (untargeted) for "none" or "-1", else the class index typed or named."""
+        t = str(text).strip()
+        if t.lower() in ("none", "-1"):
+            return -1
+        if t.isdigit() and int(t) < self.n_classes:
+            return int(t)
+        if t in self.classes:
+            return self.classes.index(t)
+        raise ValueError(f"target must be 'none', a class index in [0, {self.n_classes - 1}] or a class name, "
+                         f"got {text!r}")
 
     def params(self):
         return dict(index=self.index.value, attack=self.attack.value, eps=self.eps.value, steps=self.steps.value,
@@ -129,16 +120,12 @@ class AttackExplorer(Panel):
     # -- pure computation ---------------------------------------------------------
     def _probs_and_map(self, x, interpreter):
         """Class probabilities of one image and the map of its predicted class."""
-        with frozen_eval(self.net), torch.no_grad():
-            probs = self.net(x).softmax(1)[0]
-        maps = interpret.make(interpreter, self.net)(x, int(probs.argmax()))
-        return probs, interpret.normalize(maps)[0]
+        probs, maps = interpret.predict_and_map(interpret.make(interpreter, self.net), x)
+        return probs[0], maps[0]
 
     def compute(self, index, attack, eps, steps, target, interpreter):
-        self._check_eps(eps)
-        if target != -1 and not 0 <= target < self.n_classes:
-            raise ValueError(f"target class {target} does not exist; accepted: -1 (untargeted) "
-                             f"or 0..{self.n_classes - 1}")
+        eps = C.eps_range(self.rgb).check(eps, "ε")
+        target = self._target(target)
         x = self.images[index:index + 1]
         y = self.labels[index:index + 1]
         label = int(y)

@@ -1,13 +1,14 @@
 """Panels: controls as attributes, rendering as a pure function of their values.
 
-A panel builds its matplotlib figure once (Agg canvas, not a GUI backend) and
-afterwards only calls ``set_data``/``set_text`` on the existing artists, draws,
-and hands the PNG to an ``ipywidgets.Image``. So it works in JupyterLab
-without extra extensions, in the static HTML of the book, and in tests with no
-browser: set ``panel.eps.value = ...`` and read ``panel.state``.
+A panel's life: check its arguments (one rule, :class:`~advlab.widgets.controls.Range`),
+build the figure once, make the controls and observe them; on every change ``compute`` the
+state from ``params()`` (cached per value), ``draw`` it into the figure's artists, and let the
+:class:`~advlab.widgets.render.Renderer` turn the figure into the PNG shown by ``image``. So it
+works in JupyterLab without extra extensions, in the static HTML of the book (``show``), and in
+tests with no browser: set ``panel.eps.value = ...`` and read ``panel.state``.
 
-Bad values never raise out of a callback: the panel shows the message instead
-(``panel.message.value``) and keeps the last good picture.
+Bad values never raise out of a callback: the panel shows the message (``panel.message``,
+HTML-escaped) and keeps the last good picture.
 
 Speed (``benchmarks/report.md``): panels compute with copies of their models in which batch
 norm is folded into the convolutions (:func:`advlab.models.fold_batchnorm`: the same outputs
@@ -16,11 +17,15 @@ results are cached per control value; a frame redraws only the artists whose con
 """
 from __future__ import annotations
 
-import io
-import re
+import html
 import logging
 import os
+import re
 from collections import OrderedDict
+from contextlib import contextmanager
+
+from .controls import Range
+from .render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -30,66 +35,29 @@ def in_book() -> bool:
     return os.environ.get("ADVLAB_BOOK", "") not in ("", "0")
 
 
-def _signature(artist):
-    """What an artist shows (``None``: unknown, always redraw): an image's pixels and colour
-    scale, a text's string and style."""
-    import numpy as np
-    from matplotlib.image import AxesImage
-    from matplotlib.text import Text
-    if not artist.get_visible():
-        return ("hidden",)
-    if isinstance(artist, AxesImage):
-        data = np.asarray(artist.get_array())
-        return ("image", data.shape, data.dtype.str, data.tobytes(), artist.get_clim(), artist.get_alpha(),
-                tuple(artist.get_extent()))
-    if isinstance(artist, Text):
-        return ("text", artist.get_text(), artist.get_position(), str(artist.get_color()), artist.get_fontsize(),
-                artist.get_rotation())
-    return None
-
-
-def _region(artist, renderer):
-    """Integer display box (x0, y0, x1, y1) an artist can paint: its axes for anything clipped
-    to them (1 px margin for rounding), else its own extent (2 px for antialiased glyph edges)."""
-    if artist.axes is not None and artist.get_clip_on() and not hasattr(artist, "get_text"):
-        box, m = artist.axes.bbox, 1
-    else:
-        box, m = artist.get_window_extent(renderer), 2
-    return (max(int(box.x0) - m, 0), max(int(box.y0) - m, 0), int(box.x1) + m + 1, int(box.y1) + m + 1)
-
-
-def _pixels(buf, box):
-    """The part of an H×W×4 canvas buffer under a display box (y grows upwards, rows downwards)."""
-    x0, y0, x1, y1 = box
-    return buf[max(buf.shape[0] - y1, 0):buf.shape[0] - y0, x0:x1]
-
-
-def _overlap(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 class Panel:
-    """Base of all panels. Subclasses define ``controls()``, ``compute(**params)`` and ``draw(state)``."""
+    """Base of all panels. Subclasses define ``controls()``, ``params()``, ``compute(**params)``,
+    ``build_figure()`` (setting ``self.dynamic``), ``draw(state)``, and for tests ``example()``
+    and ``example_changes()``; numeric constructor arguments are declared in ``ranges()``."""
+
+    CHAPTER = None
 
     def __init__(self, cache_size: int = 256):
         import ipywidgets as W
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
+        self._cache_size = self.ranges()["cache_size"].check(cache_size, "cache_size")
+        self._quiet = 0
         self.state = None
-        self._background = None
         self.message = W.HTML(value="")
         self.image = W.Image(format="png")
         self.fig = self.build_figure()
-        FigureCanvasAgg(self.fig)
-        for artist in self.dynamic:
-            artist.set_animated(True)
+        self.renderer = Renderer(self.fig, self.dynamic)
         self._controls = self.controls()
         for c in self.observed():
             c.observe(lambda _change: self.update(), names="value")
         self.update()
 
-    # -- to override -----------------------------------------------------
+    # -- to override -----------------------------------------------------------
     def controls(self) -> list:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -97,8 +65,9 @@ class Panel:
         """The controls whose changes trigger ``update`` (default: all of them)."""
         return self._controls
 
-    def show_error(self, err: Exception) -> None:
-        self.message.value = f"<span style='color:#b00020'>⚠ {err}</span>"
+    def ranges(self) -> dict:
+        """Name → :class:`Range` of every numeric constructor argument."""
+        return {"cache_size": Range(1, 100_000, integer=True)}
 
     def params(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -113,12 +82,30 @@ class Panel:
     def draw(self, state) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # -- shared ------------------------------------------------------------
+    @classmethod
+    def example(cls, **kwargs) -> Panel:  # pragma: no cover - abstract
+        """The panel on tiny untrained models and a few random images (fast; for tests)."""
+        raise NotImplementedError
+
+    def example_changes(self) -> list:  # pragma: no cover - abstract
+        """(control name, valid new value) for every control, in an order that keeps each valid."""
+        raise NotImplementedError
+
+    # -- shared ----------------------------------------------------------------------
+    def check_arguments(self, **values) -> dict:
+        """Each value checked against ``ranges()`` (``ValueError`` naming argument, range and value)."""
+        ranges = self.ranges()
+        return {k: ranges[k].check(v, k) for k, v in values.items()}
+
+    @property
+    def named_controls(self) -> dict:
+        """Attribute name → control, for every control of the panel."""
+        return {k: v for k, v in vars(self).items() if any(v is c for c in self._controls)}
+
     def bind_data(self, model, images, labels, classes) -> None:
         """Validate and keep the panel's ``images``, ``labels`` and class names, checked
         against the number of classes ``model`` outputs (the caller's model mode is kept)."""
-        from ..core import checks
-        from ..core import frozen_eval, n_classes
+        from ..core import checks, frozen_eval, n_classes
         self.images = checks.images(images, "images")
         with frozen_eval(model):
             self.n_classes = n_classes(model, self.images)
@@ -138,78 +125,43 @@ class Panel:
             self._cache.popitem(last=False)
         return value
 
+    def show_error(self, err: Exception) -> None:
+        """Show ``err`` above the picture (HTML-escaped: typed ``<b>`` stays text)."""
+        text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        self.message.value = f"<span style='color:#b00020'>⚠ {html.escape(text, quote=False)}</span>"
+
+    @contextmanager
+    def one_render(self):
+        """Change several controls inside; the panel renders once, on leaving."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
+        self.update()
+
     def update(self) -> bool:
-        """Recompute and redraw from the controls; on a bad value show the message. Returns success."""
+        """Recompute and redraw from the controls; on a bad value show the message and keep the
+        last picture. Returns success."""
+        if self._quiet:
+            return False
         try:
             state = self.compute(**self.params())
+            self.draw(state)
+            png = self.png()
         except ValueError as err:
             self.show_error(err)
             return False
         except Exception as err:  # a UI callback must not hand the kernel a traceback
             log.exception("panel update failed")
-            self.message.value = f"<span style='color:#b00020'>⚠ {type(err).__name__}: {err}</span>"
+            self.show_error(err)
             return False
-        self.state = state
-        self.draw(state)
-        self.image.value = self.png()
-        self.message.value = ""
+        self.state, self.image.value, self.message.value = state, png, ""
         return True
 
     def png(self) -> bytes:
-        """Redraw what changed over a cached background (blitting) and encode the pixels as a
-        fast, lightly compressed PNG.
-
-        Only the ``dynamic`` artists whose content changed since the last frame are redrawn,
-        with whatever shares their region (an image and the map over it share their axes).
-        On a ε change the clean column, its titles and a prototype's picture stay as they were.
-        matplotlib renders text glyph by glyph (about 1–2.5 ms per title here), so a text that
-        overlaps no other dynamic artist is also kept as pixels once drawn, and a string seen
-        before (``adversarial: dog (100%)``) is pasted back instead of rendered again."""
-        import numpy as np
-        from PIL import Image
-        canvas = self.fig.canvas
-        renderer = canvas.get_renderer()
-        if self._background is None or self._background.shape[:2] != canvas.get_width_height()[::-1]:
-            canvas.draw()  # everything but the animated (dynamic) artists
-            self._background = np.asarray(canvas.buffer_rgba()).copy()
-            self._drawn, self._sprites = {}, OrderedDict()
-        now = {a: (_signature(a), _region(a, renderer)) for a in self.dynamic}
-        dirty = []
-        for a, (sig, box) in now.items():
-            old = self._drawn.get(a)
-            if sig is None or old is None or sig != old[0]:
-                dirty += [box] + ([old[1]] if old is not None else [])
-        redraw = set()
-        while True:  # everything overlapping a dirty region is redrawn, and its region is dirty too
-            more = {a for a in self.dynamic if a not in redraw and any(_overlap(now[a][1], d) for d in dirty)}
-            if not more:
-                break
-            redraw |= more
-            dirty += [now[a][1] for a in more]
-        buf = np.asarray(canvas.buffer_rgba())
-        for box in dirty:
-            _pixels(buf, box)[...] = _pixels(self._background, box)
-        for a in self.dynamic:
-            if a not in redraw:
-                continue
-            sig, box = now[a]
-            alone = sig is not None and sig[0] == "text" and not any(
-                b is not a and _overlap(box, now[b][1]) for b in self.dynamic)
-            if alone and (a, sig) in self._sprites:
-                _pixels(buf, box)[...] = self._sprites[(a, sig)]
-                self._sprites.move_to_end((a, sig))
-            else:
-                self.fig.draw_artist(a)
-                if alone:
-                    self._sprites[(a, sig)] = _pixels(buf, box).copy()
-                    if len(self._sprites) > 512:
-                        self._sprites.popitem(last=False)
-            self._drawn[a] = now[a]
-        out = io.BytesIO()
-        # the figure is opaque: an RGB PNG is a quarter smaller and faster to encode
-        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB").save(
-            out, format="png", compress_level=1)
-        return out.getvalue()
+        """The figure as a PNG, redrawing only what changed (:class:`Renderer`)."""
+        return self.renderer.png()
 
     def widget(self):
         import ipywidgets as W
@@ -219,14 +171,12 @@ class Panel:
         from IPython.display import display
         display(self.widget())
 
-    def static(self, control, values, fmt=str):
+    def static(self, control, values):
         """The static twin: precompute one frame per value of ``control`` and return a
         matplotlib ``to_jshtml`` frame slider (HTML) that works without a kernel."""
         from IPython.display import HTML
         from matplotlib.animation import FuncAnimation
-        values = list(values)
-        old = control.value
-        states = []
+        values, old, states = list(values), control.value, []
         try:
             for v in values:
                 control.value = v
@@ -235,49 +185,15 @@ class Panel:
                 states.append(self.state)
         finally:
             control.value = old
-        for artist in self.dynamic:  # full redraws (savefig) skip animated artists
-            artist.set_animated(False)
-        try:
+        with self.renderer.full_redraws():  # savefig-style frames draw every artist
             self.draw(states[0])
             anim = FuncAnimation(self.fig, lambda i: self.draw(states[i]), frames=len(states), interval=600)
-            html = anim.to_jshtml(default_mode="once")
-        finally:
-            for artist in self.dynamic:
-                artist.set_animated(True)
-            self._background = None  # the animation drew over the canvas: start the next frame afresh
+            page = anim.to_jshtml(default_mode="once")
         # matplotlib links Font Awesome 4 from a CDN for the player's icons; the book must not
         # request anything off its host, and its theme already provides Font Awesome.
-        html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
+        page = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", page)
         self.draw(self.state)
-        return HTML(html)
-
-
-class UploadPanel(Panel):
-    """A panel that also accepts the user's own picture: an ``upload`` FileUpload control and a
-    ``use_upload`` checkbox (created by the subclass's ``controls``); cache keys of the uploaded
-    picture start with ``"upload"``."""
-
-    _upload = None
-
-    def set_image(self, source) -> None:
-        """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized."""
-        from .. import data
-        try:
-            self._upload = data.load_image(source, size=self.images.shape[-1], channels=self.images.shape[1])
-        except ValueError as err:
-            self.show_error(err)
-            return
-        self._cache = OrderedDict((k, v) for k, v in self._cache.items() if k[0] != "upload")
-        if self.use_upload.value:
-            self.update()
-        else:
-            self.use_upload.value = True
-
-    def _on_upload(self, change):
-        files = change["new"]
-        if files:
-            f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
-            self.set_image(f["content"])
+        return HTML(page)
 
 
 def show(panel, control, values):

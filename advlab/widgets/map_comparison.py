@@ -1,4 +1,5 @@
-"""MapComparison: one attack on several models, each model's own map on the clean and the attacked image."""
+"""MapComparison (chapter 2, ``notebooks/02_maps_under_attack.ipynb``): one attack on several
+models, each model's own map on the clean and the attacked image."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,12 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core import checks, frozen_eval
 from .. import attacks, interpret
+from ..core import checks
 from ..models import fold_batchnorm
 from ..plot import amplify, image_kwargs, to_hwc
-from .attack_explorer import eps_label
-from .base import UploadPanel
+from . import controls as C
+from . import examples
+from .controls import eps_label
+from .upload import UploadPanel
 
 CNN_MAPS = ("gradcam", "cam", "gradcam++", "scorecam")
 
@@ -48,50 +51,58 @@ class ComparisonState:
 
 
 class MapComparison(UploadPanel):
-    """Attack every model (white-box, each with its own gradients) with the same attack,
-    ε and steps, and show each model's map on the clean and the adversarial image.
+    """Chapter 2: attack every model (white-box, each with its own gradients) with the same
+    attack, ε and steps, and show each model's map on the clean and the adversarial image.
 
     ``models``: dict name → model (e.g. CNN, attention pooling, ProtoPNet). Maps: attention
     for attention models, the best-matching prototype of the predicted class for ProtoPNet
     (its third column: the training image the prototype was pushed to), and ``cnn_map``
     (Grad-CAM, CAM, Grad-CAM++ or Score-CAM) for the others. Controls: ``index``,
-    ``attack``, ``eps``, ``steps``, ``cnn_map``, ``upload`` / ``use_upload``.
+    ``attack``, ``eps`` / ``eps_text``, ``steps``, ``cnn_map``, ``upload`` / ``use_upload``.
     """
+
+    CHAPTER = 2
 
     def __init__(self, models: dict, images, labels, classes=None, attack="pgd", eps=8 / 255, steps=10,
                  cnn_map="gradcam", cache_size=256):
-        if not isinstance(models, dict) or not 1 <= len(models) <= 4:
-            raise ValueError("models must be a dict of 1 to 4 named models")
-        self.models = {str(k): checks.model(m) for k, m in models.items()}
+        self.models = C.check_models(models, 4)
         self.bind_data(next(iter(self.models.values())), images, labels, classes)
-        self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}  # computed with (see Panel)
         checks.choice(attack, "attack", attacks.REGISTRY)
         checks.choice(cnn_map, "cnn_map", CNN_MAPS)
-        self._init = dict(attack=attack, eps=checks.parse_eps(eps), steps=steps, cnn_map=cnn_map)
-        self._check_eps(self._init["eps"])
+        self._init = dict(attack=attack, cnn_map=cnn_map, **self.check_arguments(eps=eps, steps=steps))
+        self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}  # computed with (see Panel)
         super().__init__(cache_size)
+
+    def ranges(self):
+        return {**super().ranges(), "eps": C.eps_range(True), "steps": C.Range(1, C.MAX_STEPS, integer=True)}
+
+    @classmethod
+    def example(cls, **kwargs):
+        """On three tiny untrained models (CNN, attention pooling, ProtoPNet) and three random images."""
+        x, y, classes = examples.tiny_images()
+        models = {k: examples.tiny_model(k) for k in ("cnn", "attention", "prototype")}
+        return cls(models, x, y, **{"classes": classes, "eps": 4 / 255, "steps": 2, **kwargs})
+
+    def example_changes(self):
+        return [("index", 1), ("eps", 6 / 255), ("eps_text", "2/255"), ("steps", 3), ("cnn_map", "cam"),
+                ("attack", "fgsm"), ("upload", C.upload_value(examples.png_bytes())), ("use_upload", False),
+                ("use_upload", True)]
 
     # -- controls ------------------------------------------------------------------
     def controls(self):
         import ipywidgets as W
-        style = {"description_width": "initial"}
-        self.index = W.IntSlider(0, 0, len(self.images) - 1, description="image", style=style)
-        self.attack = W.Dropdown(options=list(attacks.REGISTRY), value=self._init["attack"], description="attack")
-        self.eps = W.FloatSlider(value=self._init["eps"], min=0, max=32 / 255, step=1 / 255, description="ε",
-                                 readout_format=".3f", style=style)
-        self.steps = W.IntSlider(self._init["steps"], 1, 40, description="steps")
+        self.index = C.index_slider(len(self.images))
+        self.attack = C.attack_dropdown(self._init["attack"])
+        self.eps, self.eps_text = C.eps_controls(self._init["eps"], True, self.show_error, self.update)
+        self.steps = C.steps_slider(self._init["steps"])
         self.cnn_map = W.Dropdown(options=list(CNN_MAPS), value=self._init["cnn_map"], description="CNN map")
-        self.upload = W.FileUpload(accept="image/*", multiple=False, description="your image")
-        self.use_upload = W.Checkbox(False, description="use your image", indent=False)
-        self.upload.observe(self._on_upload, names="value")
-        return [self.index, self.attack, self.eps, self.steps, self.cnn_map, self.upload, self.use_upload]
+        self.upload, self.use_upload = C.upload_controls(self.set_image, self.show_error)
+        return [self.index, self.attack, self.eps, self.eps_text, self.steps, self.cnn_map, self.upload,
+                self.use_upload]
 
     def observed(self):
-        return [c for c in self._controls if c is not self.upload]
-
-    def _check_eps(self, eps):
-        if not 0 <= eps <= 32 / 255:
-            raise ValueError(f"ε = {eps:.4g} is outside the panel's range [0, 32/255]")
+        # the text box drives the slider; an upload flips use_upload (or renders itself)
+        return [c for c in self._controls if c not in (self.eps_text, self.upload)]
 
     def params(self):
         return dict(index=self.index.value, attack=self.attack.value, eps=self.eps.value, steps=self.steps.value,
@@ -103,22 +114,19 @@ class MapComparison(UploadPanel):
         return kind if kind != "gradcam" else (cnn_map or self.cnn_map.value)
 
     def _look(self, name, x, how):
+        """Prediction, its probability, the map of the predicted class and, for ProtoPNet, the
+        training image of the most activated prototype of that class."""
         m = self.nets[name]
-        with frozen_eval(m), torch.no_grad():
-            probs = m(x).softmax(1)[0]
-        k = int(probs.argmax())
-        mp = interpret.normalize(interpret.make(how, m)(x, k))[0]
+        probs, maps = interpret.predict_and_map(interpret.make(how, m), x)
+        k = int(probs[0].argmax())
         proto = None
         if how == "prototype":
-            with frozen_eval(m), torch.no_grad():
-                sims = m.similarity_maps(x).flatten(2).amax(2)[0]
-            own = torch.nonzero(m.prototype_class == k).flatten()
-            j = int(own[sims[own].argmax()])
+            j = int(interpret.top_prototypes(m, x, k=1, of_class=k)[0][0, 0])
             proto = (m.proto_images[j].float() / 255, int(m.prototype_class[j]))
-        return k, float(probs[k]), mp, proto
+        return k, float(probs[0, k]), maps[0], proto
 
     def compute(self, index, attack, eps, steps, cnn_map, use_upload):
-        self._check_eps(eps)
+        eps = C.eps_range(True).check(eps, "ε")
         checks.choice(attack, "attack", attacks.REGISTRY)
         if use_upload:
             if self._upload is None:
@@ -194,5 +202,5 @@ class MapComparison(UploadPanel):
 
     def widget(self):
         import ipywidgets as W
-        return W.VBox([W.HBox([self.index, self.attack, self.eps]), W.HBox([self.steps, self.cnn_map]),
+        return W.VBox([W.HBox([self.index, self.attack]), W.HBox([self.eps, self.eps_text, self.steps, self.cnn_map]),
                        W.HBox([self.upload, self.use_upload]), self.message, self.image])

@@ -1,4 +1,5 @@
-"""TextureLab: a shape-vs-texture transform with a strength slider, two models' predictions and maps."""
+"""TextureLab (chapter 3, ``notebooks/03_shape_vs_texture.ipynb``): a shape-vs-texture transform
+with a strength slider, each model's prediction and the SmoothGrad map of its predicted class."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,11 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core import checks, frozen_eval
-from .. import attacks, interpret, transforms
+from .. import interpret, transforms
+from ..core import checks
 from ..models import fold_batchnorm
 from ..plot import image_kwargs, to_hwc
-from .base import UploadPanel
+from . import controls as C
+from . import examples
+from .upload import UploadPanel
 
 
 @dataclass
@@ -31,7 +34,7 @@ class TextureState:
 
 
 class TextureLab(UploadPanel):
-    """Transform an image (saturation, patch shuffling, stylisation) and watch what
+    """Chapter 3: transform an image (saturation, patch shuffling, stylisation) and watch what
     each model predicts and where its SmoothGrad map looks.
 
     ``models``: dict name → model (two or three: e.g. standard and adversarially
@@ -42,16 +45,17 @@ class TextureLab(UploadPanel):
     ``upload`` (your picture, centre-cropped and resized), ``use_upload``.
     """
 
+    CHAPTER = 3
+
     def __init__(self, models: dict, images, labels, classes=None, transform="saturate", stylized=None,
                  n_samples: int = 25, sigma: float = 0.15, seed: int = 0, cache_size: int = 256):
-        if not isinstance(models, dict) or not 1 <= len(models) <= 3:
-            raise ValueError(f"models must be a dict of 1 to 3 named models, got {type(models).__name__}"
-                             + (f" with {len(models)} entries" if isinstance(models, dict) else ""))
-        self.models = {str(k): checks.model(m) for k, m in models.items()}
+        self.models = C.check_models(models, 3)
         if checks.images(images, "images").shape[1] != 3:  # before the model sees them
-            raise ValueError("images must be RGB (N×3×H×W) for the shape-vs-texture transforms")
+            raise ValueError(f"images must be RGB (N×3×H×W) for the shape-vs-texture transforms, "
+                             f"got shape {tuple(images.shape)}")
         self.bind_data(next(iter(self.models.values())), images, labels, classes)
         checks.choice(transform, "transform", transforms.TRANSFORMS)
+        args = self.check_arguments(n_samples=n_samples, sigma=sigma, seed=seed)
         self.stylized = {}
         for s, xs in (stylized or {}).items():
             s = checks.number(s, "stylized strength", 0.0, 1.0)
@@ -60,25 +64,36 @@ class TextureLab(UploadPanel):
                 raise ValueError(f"stylized[{s}] must have the shape of images {tuple(self.images.shape)}, "
                                  f"got {tuple(xs.shape)}")
         self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}  # computed with (see Panel)
-        self.interpreters = {k: interpret.make("smoothgrad", m, n_samples=n_samples, sigma=sigma, seed=seed)
-                             for k, m in self.nets.items()}
-        self.seed = seed
+        self.interpreters = {k: interpret.make("smoothgrad", m, **args) for k, m in self.nets.items()}
+        self.seed = args["seed"]
         self._init_transform = transform
         super().__init__(cache_size)
+
+    def ranges(self):
+        return {**super().ranges(), "n_samples": C.Range(1, 1000, integer=True), "sigma": C.Range(0, 1),
+                "seed": C.Range(0, 2**31 - 1, integer=True)}
+
+    @classmethod
+    def example(cls, **kwargs):
+        """On two tiny untrained CNNs and three random images, SmoothGrad with 4 samples."""
+        x, y, classes = examples.tiny_images()
+        models = {"standard": examples.tiny_model("cnn"), "other": examples.tiny_model("cnn", seed=5)}
+        return cls(models, x, y, **{"classes": classes, "n_samples": 4, **kwargs})
+
+    def example_changes(self):
+        return [("index", 1), ("level", 4), ("transform", "patch_shuffle"), ("level", 2),
+                ("upload", C.upload_value(examples.png_bytes())), ("use_upload", False), ("use_upload", True)]
 
     # -- controls ----------------------------------------------------------------
     def controls(self):
         import ipywidgets as W
-        style = {"description_width": "initial"}
-        self.index = W.IntSlider(0, 0, len(self.images) - 1, description="image", style=style)
+        self.index = C.index_slider(len(self.images))
         self.transform = W.Dropdown(options=list(transforms.TRANSFORMS), value=self._init_transform,
                                     description="transform")
         self.level = W.SelectionSlider(options=self._levels(self._init_transform), description=self._param(),
-                                       style=style)
-        self.upload = W.FileUpload(accept="image/*", multiple=False, description="your image")
-        self.use_upload = W.Checkbox(False, description="use your image", indent=False)
+                                       style=C.STYLE)
+        self.upload, self.use_upload = C.upload_controls(self.set_image, self.show_error)
         self.transform.observe(self._on_transform, names="value", type="change")
-        self.upload.observe(self._on_upload, names="value")
         return [self.index, self.transform, self.level, self.upload, self.use_upload]
 
     def observed(self):
@@ -92,19 +107,13 @@ class TextureLab(UploadPanel):
         return [(f"{v:g}", v) for v in transforms.TRANSFORMS[name][2]]
 
     def _on_transform(self, change):
-        levels = self._levels(change["new"])
-        self._quiet = True
-        try:
-            self.level.options = levels  # resets the value to the first level (the identity)
+        if change["new"] not in transforms.TRANSFORMS:  # the panel's message, not a traceback
+            self.show_error(ValueError(f"unknown transform {change['new']!r}; accepted values: "
+                                       f"{', '.join(transforms.TRANSFORMS)}"))
+            return
+        with self.one_render():
+            self.level.options = self._levels(change["new"])  # resets the value to the first level (the identity)
             self.level.description = self._param(change["new"])
-        finally:
-            self._quiet = False
-        self.update()
-
-    def update(self) -> bool:
-        if getattr(self, "_quiet", False):
-            return False
-        return super().update()
 
     def params(self):
         return dict(index=self.index.value, transform=self.transform.value, level=self.level.value,
@@ -119,11 +128,9 @@ class TextureLab(UploadPanel):
     def _look(self, x):
         """Each model's softmax and the SmoothGrad map of its predicted class."""
         probs, maps = {}, {}
-        for name, m in self.nets.items():
-            with frozen_eval(m), torch.no_grad():
-                p = m(x).softmax(1)[0]
-            probs[name] = p
-            maps[name] = interpret.normalize(self.interpreters[name](x, int(p.argmax())))[0]
+        for name in self.nets:
+            p, mp = interpret.predict_and_map(self.interpreters[name], x)
+            probs[name], maps[name] = p[0], mp[0]
         return probs, maps
 
     def compute(self, index, transform, level, use_upload):

@@ -1,0 +1,43 @@
+"""Panels that also take the user's own picture (chapters 2 and 3): the upload pair's lifecycle."""
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import OrderedDict
+
+from .base import Panel
+
+log = logging.getLogger(__name__)
+
+
+class UploadPanel(Panel):
+    """A panel that also accepts the user's own picture: ``upload`` and ``use_upload``
+    (:func:`~advlab.widgets.controls.upload_controls`, made by the subclass); cache keys of
+    the uploaded picture start with ``"upload"``."""
+
+    _upload = None
+
+    def set_image(self, source) -> None:
+        """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized.
+        A file that is no picture, or too large to open safely, leaves a message instead."""
+        from PIL import Image
+
+        from .. import data
+        try:
+            with warnings.catch_warnings():  # PIL warns from 89 Mpixels and raises from 179: refuse both
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                x = data.load_image(source, size=self.images.shape[-1], channels=self.images.shape[1])
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            self.show_error(ValueError(f"image is too large to open safely: {err}"))
+            return
+        except Exception as err:  # whatever the file holds, the panel edge shows it as a message
+            if not isinstance(err, ValueError):
+                log.exception("reading an uploaded image failed")
+            self.show_error(err)
+            return
+        self._upload = x
+        self._cache = OrderedDict((k, v) for k, v in self._cache.items() if k[0] != "upload")
+        if self.use_upload.value:
+            self.update()
+        else:
+            self.use_upload.value = True

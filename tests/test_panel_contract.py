@@ -1,0 +1,190 @@
+"""One contract for every panel of ``al.widgets.PANELS``, each built on tiny untrained models
+(``cls.example()``), so that a new panel gets these tests by being listed:
+
+(a) every control set to a valid new value renders exactly once, and the frame is pixel-identical
+    to a full redraw;
+(b) bad values (NaN, ±inf, out of range, empty or garbage text, a file that is no picture or too
+    large to open) leave an HTML-escaped message, keep the last picture and raise nothing; a value
+    of the wrong type is refused by the widget itself (traitlets' ``TraitError``, before the panel
+    sees anything: a browser cannot send one), and sliders clamp numbers into their range;
+(c) constructor arguments out of range raise a ``ValueError`` naming the argument, the accepted
+    range and what came.
+"""
+import inspect
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from traitlets import TraitError
+
+import advlab as al
+from advlab.widgets import PANELS
+from advlab.widgets.controls import upload_value
+
+BAD_TEXT = ["", "   ", "abc", "nan", "inf", "-inf", "1e9", "-1e9", "8/0", "<b>x</b>"]
+BAD_ANY = [float("nan"), float("inf"), float("-inf"), "abc", "", None, "<b>x</b>", 10**9, -10**9]
+
+
+def _png_claiming(width, height):
+    """A PNG whose header claims width × height pixels (decoding it would need gigabytes)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+BAD_FILES = {"random bytes": np.random.default_rng(0).bytes(2000), "text file": b"name,value\nx,1\n",
+             "empty file": b"", "truncated PNG": al.widgets.examples.png_bytes()[:80],
+             "bomb (400 Mpixels)": _png_claiming(20000, 20000), "bomb (100 Mpixels)": _png_claiming(10000, 10000)}
+
+
+@pytest.fixture(params=sorted(PANELS))
+def panel(request):
+    return PANELS[request.param].example()
+
+
+@pytest.fixture(scope="module")
+def built():
+    """One example of each panel, for tests that only read it."""
+    return {name: cls.example() for name, cls in PANELS.items()}
+
+
+def _count_renders(panel):
+    calls = {"compute": 0, "draw": 0, "png": 0}
+    def counting(part):
+        fn = getattr(panel, part)
+
+        def counted(*args, **kwargs):
+            calls[part] += 1
+            return fn(*args, **kwargs)
+        return counted
+    for part in calls:
+        setattr(panel, part, counting(part))
+    return calls
+
+
+def _pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def _kept(panel, before):
+    return panel.image.value == before[0] and panel.state is before[1]
+
+
+def test_registry_names_classes_and_their_chapters():
+    assert set(PANELS) == {"AttackExplorer", "MapComparison", "TextureLab"}
+    for name, cls in PANELS.items():
+        assert issubclass(cls, al.widgets.Panel) and cls.__name__ == name
+        assert f"Chapter {cls.CHAPTER}" in cls.__doc__
+
+
+@pytest.mark.parametrize("name", sorted(PANELS))
+def test_every_control_is_an_attribute_and_gets_a_valid_change(built, name):
+    panel = built[name]
+    named = panel.named_controls
+    assert len(named) == len(panel._controls)
+    assert set(named) == {name for name, _ in panel.example_changes()}
+
+
+def test_each_valid_change_renders_exactly_once_and_as_a_full_redraw(panel):
+    assert panel.message.value == "" and panel.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    calls = _count_renders(panel)
+    for name, value in panel.example_changes():
+        before = panel.state
+        calls.update(compute=0, draw=0, png=0)
+        getattr(panel, name).value = value
+        assert calls == {"compute": 1, "draw": 1, "png": 1}, (name, value)
+        assert panel.message.value == "" and panel.state is not before, (name, value, panel.message.value)
+        fresh = al.widgets.Renderer(panel.fig, panel.dynamic)   # every artist drawn afresh
+        assert np.array_equal(_pixels(panel.image.value), _pixels(fresh.png())), name
+
+
+def test_bad_text_leaves_an_escaped_message_and_the_last_picture(panel):
+    texts = {k: c for k, c in panel.named_controls.items() if type(c).__name__ == "Text"}
+    assert texts or type(panel).__name__ == "TextureLab"
+    for name, control in texts.items():
+        for bad in BAD_TEXT:
+            before = panel.image.value, panel.state
+            panel.message.value = ""
+            control.value = bad
+            assert panel.message.value and _kept(panel, before), (name, bad)
+            if "<" in bad:
+                assert "&lt;b&gt;x&lt;/b&gt;" in panel.message.value and "<b>" not in panel.message.value
+
+
+def test_bad_values_in_other_controls_never_reach_the_caller(panel):
+    for name, control in panel.named_controls.items():
+        if type(control).__name__ in ("Text", "FileUpload"):
+            continue
+        for bad in BAD_ANY:
+            before = panel.image.value, panel.state, control.value
+            panel.message.value = ""
+            try:
+                control.value = bad
+            except TraitError:        # refused by the widget: the panel did not move
+                assert _kept(panel, before) and not panel.message.value, (name, bad)
+            else:                     # taken: refused by the panel, or clamped by a slider into range
+                assert (panel.message.value and _kept(panel, before)) or (
+                    not panel.message.value and control.min <= control.value <= control.max), (name, bad)
+            control.value = before[2]
+            assert panel.message.value == "", (name, bad, panel.message.value)
+
+
+def test_nan_in_a_number_control_shows_a_message(panel):
+    for control in panel.named_controls.values():
+        if type(control).__name__ != "FloatSlider":
+            continue
+        before = panel.image.value, panel.state, control.value
+        control.value = float("nan")
+        assert "must be" in panel.message.value and "got nan" in panel.message.value and _kept(panel, before)
+        control.value = before[2]
+        assert panel.message.value == "" and panel.state is not before[1]
+
+
+@pytest.fixture(params=sorted(k for k, cls in PANELS.items() if issubclass(cls, al.widgets.UploadPanel)))
+def upload_panel(request):
+    return PANELS[request.param].example()
+
+
+def test_garbage_uploads_leave_a_message_and_the_last_picture(upload_panel):
+    panel = upload_panel
+    for what in sorted(BAD_FILES) + ["no content"]:
+        before = panel.image.value, panel.state
+        panel.message.value = ""
+        value = upload_value(BAD_FILES.get(what, b""), "x.png")
+        if what == "no content":
+            value[0]["content"] = None
+        panel.upload.value = value
+        assert panel.message.value and _kept(panel, before) and not panel.use_upload.value, what
+        if what.startswith("bomb"):
+            assert "too large to open safely" in panel.message.value, what
+
+
+def test_use_upload_without_an_upload_leaves_a_message(upload_panel):
+    panel = upload_panel
+    before = panel.image.value, panel.state
+    panel.use_upload.value = True
+    assert "no image uploaded" in panel.message.value and _kept(panel, before)
+
+
+@pytest.mark.parametrize("name", sorted(PANELS))
+def test_constructor_arguments_follow_one_rule(built, name):
+    cls = PANELS[name]
+    ranges = built[name].ranges()
+    numeric = {p.name for p in inspect.signature(cls.__init__).parameters.values()
+               if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)}
+    assert numeric <= set(ranges), numeric - set(ranges)
+    for arg, accepted in ranges.items():
+        bad = [accepted.lo - 1, accepted.hi + 1, accepted.hi * 4 + 1, float("nan"), float("inf"), "abc"]
+        bad += [accepted.lo + 0.5] if accepted.integer else []
+        for value in bad:
+            with pytest.raises(ValueError) as err:
+                cls.example(**{arg: value})
+            msg = str(err.value)
+            assert msg.startswith(f"{arg} must be") and str(accepted) in msg and msg.endswith(f"got {value!r}"), msg
+    for arg in [p.name for p in inspect.signature(cls.__init__).parameters.values() if isinstance(p.default, str)]:
+        with pytest.raises(ValueError, match=f"unknown {arg} 'nonsense'; accepted values: "):
+            cls.example(**{arg: "nonsense"})
