@@ -27,7 +27,7 @@ def attack_table(model, settings, x, y, scale: float = 255.0) -> list[dict]:
         if name == "clean":
             acc = metrics.accuracy(model, x, y)
         else:
-            atk = attacks.make(name, model, eps=eps / scale, steps=steps)
+            atk = attacks.make(name, model, eps=eps / scale, **attacks.steps_for(name, steps))
             acc = metrics.robust_accuracy(model, atk, x, y)
         rows.append({"attack": name, "eps": eps, "steps": steps, "accuracy": acc})
     return rows

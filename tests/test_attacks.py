@@ -12,7 +12,8 @@ CASES = list(itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"], [Fal
 
 def _make(name, model, norm, targeted, **kw):
     eps = 8 / 255 if norm == "linf" else 0.5
-    return al.attacks.make(name, model, eps=eps, norm=norm, targeted=targeted, steps=kw.pop("steps", 5), **kw), eps
+    steps = al.attacks.steps_for(name, kw.pop("steps", 5))
+    return al.attacks.make(name, model, eps=eps, norm=norm, targeted=targeted, **steps, **kw), eps
 
 
 @pytest.mark.parametrize("name,norm,targeted", CASES)
@@ -42,7 +43,7 @@ def test_contract(name, norm, targeted, tiny_gap, tiny_batch):
 def test_attack_increases_loss(name, tiny_gap, tiny_batch):
     x, y = tiny_batch
     loss = torch.nn.functional.cross_entropy
-    x_adv = al.attacks.make(name, tiny_gap, eps=0.1, steps=5)(x, y)
+    x_adv = al.attacks.make(name, tiny_gap, eps=0.1, **al.attacks.steps_for(name, 5))(x, y)
     with torch.no_grad():
         assert loss(tiny_gap(x_adv), y) > loss(tiny_gap(x), y)
 
@@ -80,7 +81,7 @@ def test_mim_momentum_changes_path(tiny_gap, tiny_batch):
     assert not torch.equal(mim, bim)
 
 
-@pytest.mark.parametrize("name,norm", itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"]))
+@pytest.mark.parametrize("name,norm", list(itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"])))
 def test_chunking_does_not_change_the_result(name, norm, tiny_gap, tiny_batch):
     # chunks are attacked one after another; starts, restarts and results must not depend on it
     x, y = tiny_batch
@@ -154,3 +155,93 @@ def test_unknown_attack(tiny_gap):
 def test_not_a_model():
     with pytest.raises(ValueError, match="model"):
         al.attacks.PGD("mnist_cnn")
+
+
+# -- the iterative base, FGSM's single step, the default step size ---------------------------------
+
+@pytest.mark.parametrize("steps", [1, 10])
+def test_fgsm_refuses_steps(steps, tiny_gap):
+    for build in (lambda: al.attacks.FGSM(tiny_gap, steps=steps), lambda: al.attacks.make("fgsm", tiny_gap, steps=steps)):
+        with pytest.raises(ValueError, match="FGSM takes a single step; use BIM or PGD for several.*steps"):
+            build()
+
+
+def test_steps_for_passes_steps_only_to_iterative_attacks(tiny_gap):
+    assert al.attacks.steps_for("fgsm", 10) == {}
+    assert {n: al.attacks.steps_for(n, 7) for n in ("bim", "mim", "pgd")} == dict.fromkeys(("bim", "mim", "pgd"), {"steps": 7})
+    assert [n for n, cls in al.attacks.REGISTRY.items() if cls.iterative] == ["bim", "mim", "pgd"]
+    assert all(issubclass(al.attacks.REGISTRY[n], al.attacks.IterativeAttack) for n in ("bim", "mim", "pgd"))
+    with pytest.raises(ValueError, match="attack"):
+        al.attacks.steps_for("deepfool", 3)
+
+
+def test_fgsm_rs_is_one_step_of_alpha_from_a_random_start(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    eps, alpha = 8 / 255, 10 / 255
+    start = (x + (2 * torch.rand(x.shape, generator=torch.Generator().manual_seed(5)) - 1) * eps).clamp(0, 1)
+    xr = start.clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(tiny_gap(xr), y, reduction="sum").backward()
+    expected = torch.max(torch.min(start + alpha * xr.grad.sign(), x + eps), x - eps).clamp(0, 1)
+    got = al.attacks.FGSM(tiny_gap, eps=eps, alpha=alpha, random_start=True, seed=5)(x, y)
+    assert torch.equal(got, expected)
+
+
+def _old_mim(model, x, y, eps, steps, mu, norm, targeted):
+    """MIM before the refactor (advlab 07743c7, Attack.perturb with momentum), frozen here."""
+    th = al.attacks.THREATS[norm](eps)
+    alpha, x_adv, velocity = eps / steps, x.clone(), torch.zeros_like(x)
+    for _ in range(steps):
+        x_adv.requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(x_adv), y, reduction="sum")
+        (grad,) = torch.autograd.grad(-loss if targeted else loss, x_adv)
+        velocity = mu * velocity + grad / grad.abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        x_adv = th.project(th.step(x_adv.detach(), velocity, alpha), x)
+    return x_adv.detach()
+
+
+@pytest.mark.parametrize("norm,targeted,mu", [("linf", False, 1.0), ("l2", False, 0.5), ("linf", True, 1.0)])
+def test_mim_matches_the_formula_before_the_refactor(norm, targeted, mu, tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    eps = 0.1 if norm == "linf" else 1.0
+    with al.core.frozen_eval(tiny_gap):
+        expected = _old_mim(tiny_gap, x, y, eps, 6, mu, norm, targeted)
+    got = al.attacks.MIM(tiny_gap, eps=eps, steps=6, momentum=mu, norm=norm, targeted=targeted)(x, y)
+    assert torch.equal(got, expected)
+    assert not torch.equal(got, al.attacks.BIM(tiny_gap, eps=eps, steps=6, norm=norm, targeted=targeted)(x, y))
+
+
+def test_direction_hook_changes_only_the_direction(tiny_gap, tiny_batch):
+    class Descend(al.attacks.BIM):
+        def direction(self, grad, state):
+            return -grad, state
+    x, y = tiny_batch
+    down = Descend(tiny_gap, eps=0.1, steps=5)(x, y)
+    up = al.attacks.BIM(tiny_gap, eps=0.1, steps=5)(x, y)
+    ce = torch.nn.functional.cross_entropy
+    with torch.no_grad():
+        assert ce(tiny_gap(down), y) < ce(tiny_gap(x), y) < ce(tiny_gap(up), y)
+
+
+GRID_EPS = {"linf": [0.0, 1e-3, 8 / 255, 0.3, 0.4, 0.41, 0.5, 0.8, 1.0], "l2": [0.0, 0.5, 3.0, 40.0, 4000.0, 1e4]}
+GRID_STEPS = [1, 2, 3, 5, 10, 40, 200]
+
+
+@pytest.mark.parametrize("name,norm", list(itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"])))
+def test_default_step_never_refuses_a_valid_eps_and_steps(name, norm, tiny_gap):
+    cls, cap = al.attacks.REGISTRY[name], al.attacks.THREATS[norm].max_step
+    for eps, steps in itertools.product(GRID_EPS[norm], GRID_STEPS if cls.iterative else [None]):
+        atk = al.attacks.make(name, tiny_gap, eps=eps, norm=norm, **({} if steps is None else {"steps": steps}))
+        rule = {"fgsm": eps, "bim": eps / (steps or 1), "mim": eps / (steps or 1), "pgd": 2.5 * eps / (steps or 1)}[name]
+        assert atk.alpha == min(rule, cap), (eps, steps)   # the rule itself wherever it was valid
+        assert 0 <= atk.alpha <= cap
+
+
+def test_one_big_step_reaches_the_edge_of_the_ball(tiny_gap, tiny_batch):
+    # the MNIST explorer's case: eps > 0.4 at one step used to raise "alpha must be in [0, 1], got 1.25"
+    x, y = tiny_batch
+    for eps in (0.5, 1.0):
+        atk = al.attacks.PGD(tiny_gap, eps=eps, steps=1)
+        assert atk.alpha == 1.0
+        x_adv = atk(x, y)
+        edge = ((x_adv - x).abs() >= eps - 1e-6) | (x_adv == 0) | (x_adv == 1)
+        assert edge.float().mean() > 0.99

@@ -1,132 +1,185 @@
-"""Training objectives: the registry's contract (every objective, by being listed), and what each
-one computes: adversarial objectives really train on adversarial examples, TRADES reduces to CE."""
-import copy
-import inspect
+"""Objectives (``loss=``): the registry contract over every attack, TRADES' KL, custom callables,
+restart selection by the objective, and the errors."""
+import itertools
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import advlab as al
-from advlab.train import OBJECTIVES, Context
-
-TRADES_READY = "loss" in inspect.signature(al.attacks.Attack.__init__).parameters
-CHAPTER = {"ce": None, "pgd_at": ["chapter 1", "chapter 3"], "fgsm_rs": ["chapter 3"],
-           "protopnet": ["chapter 2"], "trades": ["chapter 4"]}
+from advlab.attacks import objectives
+from conftest import hook_count
 
 
-@pytest.fixture
-def tiny_resnet():
-    torch.manual_seed(0)
-    return al.models.ResNet(depth=8, width=4, num_classes=4).train()
+def class0_logit(model, x_adv, x, y):
+    return model(x_adv)[:, 0]
 
 
-@pytest.fixture
-def batch():
-    g = torch.Generator().manual_seed(1)
-    return torch.rand(8, 3, 16, 16, generator=g), torch.arange(8) % 4
+OBJ = sorted(al.attacks.OBJECTIVES) + ["callable"]
 
 
-def _model(objective, tiny_resnet):
-    if objective.requires:
-        torch.manual_seed(0)
-        return al.models.ProtoPNet(width=4, prototypes_per_class=2, proto_dim=8, num_classes=4,
-                                   image_size=16).train()
-    return tiny_resnet
+def _attack(name, model, loss, norm="linf", **kw):
+    targeted = loss in objectives.TARGETED.values()
+    eps = 0.1 if norm == "linf" else 1.0
+    loss = class0_logit if loss == "callable" else loss
+    atk = al.attacks.make(name, model, eps=eps, norm=norm, loss=loss, targeted=targeted,
+                          **al.attacks.steps_for(name, 3), **kw)
+    return atk, eps
 
 
-def _needs_trades(name):
-    if name == "trades" and not TRADES_READY:
-        pytest.skip("attacks.PGD(loss='trades_kl') is not on this branch yet")
-
-
-@pytest.mark.parametrize("name", sorted(OBJECTIVES))
-def test_every_objective_gives_a_finite_scalar_with_gradients(name, tiny_resnet, batch):
-    _needs_trades(name)
-    objective = OBJECTIVES[name]()
-    model = _model(objective, tiny_resnet)
+@pytest.mark.parametrize("name,loss,norm", list(itertools.product(sorted(al.attacks.REGISTRY), OBJ, ["linf", "l2"])))
+def test_contract(name, loss, norm, tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    model = tiny_gap.train()
     flags = [p.requires_grad for p in model.parameters()]
-    loss = objective.loss(model, *batch, Context(step=3, steps_per_epoch=4))
-    assert loss.dim() == 0 and torch.isfinite(loss)
-    loss.backward()
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    assert grads and all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    atk, eps = _attack(name, model, loss, norm, random_start=True, restarts=2)
+    x_adv = atk(x, y)
+    delta = (x_adv - x).flatten(1)
+    norms = delta.abs().amax(1) if norm == "linf" else delta.norm(dim=1)
+    assert (norms <= eps + 1e-6).all() and norms.max() > 0
+    assert x_adv.min() >= 0 and x_adv.max() <= 1 and x_adv.shape == x.shape and not x_adv.requires_grad
     assert model.training and [p.requires_grad for p in model.parameters()] == flags
+    assert all(p.grad is None for p in model.parameters()) and hook_count(model) == 0
+    assert torch.equal(atk(x, y), x_adv)
+    with al.core.frozen_eval(model):
+        value = atk.objective(model, x_adv, x, y)
+    assert value.shape == (len(x),)
 
 
-@pytest.mark.parametrize("name", sorted(OBJECTIVES))
-def test_every_objective_names_its_paper_chapter_and_builds_from_a_recipe(name):
-    cls = OBJECTIVES[name]
-    for chapter in CHAPTER[name] or []:
-        assert chapter in cls.__doc__, (name, chapter)
-    recipe = {"objective": name, "label_smoothing": 0.0, "adversarial": None}
-    assert isinstance(al.train.from_recipe(recipe), cls)
+@pytest.mark.parametrize("loss", OBJ)
+def test_each_objective_is_ascended(loss, tiny_gap, tiny_batch):
+    # PGD from a random start raises every objective above its value at the start, on average
+    x, y = tiny_batch
+    atk, _ = _attack("pgd", tiny_gap, loss)
+    gen = torch.Generator().manual_seed(atk.seed)
+    start = atk.threat.random_init(x, gen)
+    x_adv = atk(x, y)
+    with torch.no_grad():
+        before, after = atk.objective(tiny_gap, start, x, y), atk.objective(tiny_gap, x_adv, x, y)
+    assert after.mean() > before.mean()
 
 
-def test_every_zoo_recipe_maps_onto_a_registered_objective():
-    for name, recipe in al.zoo.RECIPES.items():
-        objective = al.train.from_recipe(recipe)
-        assert objective.name == recipe["objective"], name
-        adv = recipe["adversarial"]
-        if adv:
-            assert (objective.eps, objective.ramp_epochs, objective.alpha) == (adv["eps"], adv["ramp_epochs"], adv["alpha"])
+def test_trades_kl_is_zero_at_x_and_positive_after_the_attack(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    x_adv = al.attacks.PGD(tiny_gap, eps=0.1, steps=5, loss="trades_kl")(x, y)
+    with torch.no_grad():
+        assert torch.equal(objectives.trades_kl(tiny_gap, x, x, y), torch.zeros(len(x)))
+        kl = objectives.trades_kl(tiny_gap, x_adv, x, y)
+        p, q = F.softmax(tiny_gap(x), 1), F.softmax(tiny_gap(x_adv), 1)
+    assert (kl > 0).all()
+    assert torch.allclose(kl, (p * (p.log() - q.log())).sum(1), atol=1e-6)  # KL(f(x) ‖ f(x_adv))
+    # y is unused: any labels give the same attack
+    assert torch.equal(al.attacks.PGD(tiny_gap, eps=0.1, steps=5, loss="trades_kl")(x, y.flip(0)), x_adv)
 
 
-def test_unknown_objective_and_mismatched_attack_are_refused():
-    with pytest.raises(ValueError, match="unknown objective 'mixup'; accepted values: ce, pgd_at"):
-        al.train.make("mixup")
-    with pytest.raises(ValueError, match=r"recipe\['objective'\]"):
-        al.train.from_recipe({"label_smoothing": 0.0})
-    with pytest.raises(ValueError, match=r"recipe\['adversarial'\]\['attack'\] must be 'pgd'.*got 'fgsm'"):
-        al.train.from_recipe({"objective": "pgd_at", "adversarial": {"attack": "fgsm", "eps": 0.1}})
-    with pytest.raises(ValueError, match="model must be a ProtoPNet"):
-        OBJECTIVES["protopnet"]().loss(torch.nn.Linear(2, 2), torch.zeros(1, 2), torch.zeros(1).long(), Context())
+def test_attacks_work_inside_no_grad(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    expected = al.attacks.PGD(tiny_gap, eps=0.1, steps=3)(x, y)
+    with torch.no_grad():
+        assert torch.equal(al.attacks.PGD(tiny_gap, eps=0.1, steps=3)(x, y), expected)
 
 
-def test_context_ramps_and_seeds_as_the_zoo_always_did():
-    c = Context(epoch=1, step=14, steps_per_epoch=10, seed=3)
-    assert c.ramp(2) == 15 / 20 and c.ramp(1) == 1.0 and c.ramp(0) == 1.0
-    assert c.attack_seed == 3 * 10**6 + 14
-    assert Context(step=14, seed=3, rank=1).attack_seed != c.attack_seed
+def test_margin_values(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    with torch.no_grad():
+        z = tiny_gap(x)
+        m, t = objectives.margin(tiny_gap, x, x, y), objectives.targeted_margin(tiny_gap, x, x, y)
+    for i in range(len(x)):
+        other = max(z[i, j] for j in range(z.shape[1]) if j != y[i])
+        assert m[i] == pytest.approx(float(other - z[i, y[i]]), abs=1e-6)
+    assert torch.allclose(t, -m)
 
 
-@pytest.mark.parametrize("name, attack", [("pgd_at", "pgd"), ("fgsm_rs", "fgsm")])
-def test_adversarial_objectives_take_the_loss_at_the_ramped_attack(name, attack, tiny_resnet, batch):
-    x, y = batch
-    objective = al.train.make(name, eps=0.5, alpha=0.2, ramp_epochs=1)
-    context = Context(step=1, steps_per_epoch=4, seed=5)  # half-way through the ramp
-    before = copy.deepcopy(tiny_resnet)  # the loss's forward moves batch-norm statistics the attack uses
-    loss = objective.loss(tiny_resnet, x, y, context)
-    kwargs = {} if attack == "fgsm" else {"steps": objective.steps}
-    x_adv = al.attacks.make(attack, before, eps=0.25, alpha=0.1, random_start=True,
-                            seed=context.attack_seed, **kwargs)(x, y)
-    assert 0 < (x_adv - x).abs().max() <= 0.25 + 1e-6
-    assert torch.allclose(loss, F.cross_entropy(before(x_adv), y), atol=1e-6)
-    assert loss > F.cross_entropy(before(x), y) + 1e-3
+def test_custom_objective_raises_class_0(tiny_gap):
+    x, y = torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(3)), torch.zeros(16, dtype=torch.long)
+    with torch.no_grad():
+        before = tiny_gap(x)
+    x_adv = al.attacks.PGD(tiny_gap, eps=0.3, steps=10, loss=class0_logit)(x, y)
+    x_ce = al.attacks.PGD(tiny_gap, eps=0.3, steps=10)(x, (y + 1))  # the default loss, for contrast
+    with torch.no_grad():
+        after, ce = tiny_gap(x_adv), tiny_gap(x_ce)
+    assert (after[:, 0] > before[:, 0]).all() and (after[:, 0] > ce[:, 0]).all()
+    assert (after.argmax(1) == 0).sum() > (before.argmax(1) == 0).sum()
 
 
-def test_trades_is_ce_plus_beta_times_kl_at_its_own_attack(tiny_resnet, batch):
-    _needs_trades("trades")
-    x, y = batch
-    context = Context(step=7, steps_per_epoch=4, seed=2)
-    model = copy.deepcopy(tiny_resnet)  # every forward in train mode moves batch-norm statistics: start afresh
-    ce = F.cross_entropy(model(x), y)
-    assert torch.allclose(al.train.make("trades", beta=0.0).loss(copy.deepcopy(tiny_resnet), x, y, context), ce,
-                          atol=1e-6)
-    trades = al.train.make("trades", eps=8 / 255, steps=3, alpha=2 / 255, beta=2.0)
-    x_adv = al.attacks.PGD(tiny_resnet, eps=8 / 255, steps=3, alpha=2 / 255, loss="trades_kl",
-                           seed=context.attack_seed)(x, y)
-    assert (x_adv - x).abs().max() > 0
-    kl = F.kl_div(F.log_softmax(model(x_adv), 1), F.softmax(model(x), 1), reduction="batchmean")
-    assert kl > 0
-    assert torch.allclose(trades.loss(tiny_resnet, x, y, context), ce + 2.0 * kl, atol=1e-5)
+def test_targeted_twins_and_refusals(tiny_gap):
+    assert al.attacks.PGD(tiny_gap).loss == "ce"
+    assert al.attacks.PGD(tiny_gap, targeted=True).loss == "targeted_ce"
+    assert al.attacks.PGD(tiny_gap, targeted=True, loss="ce").loss == "targeted_ce"
+    assert al.attacks.PGD(tiny_gap, targeted=True, loss="margin").loss == "targeted_margin"
+    assert al.attacks.PGD(tiny_gap, loss=class0_logit).objective is class0_logit
+    with pytest.raises(ValueError, match="targeted=True"):
+        al.attacks.PGD(tiny_gap, loss="targeted_ce")
+    with pytest.raises(ValueError, match="trades_kl.*targeted_ce"):
+        al.attacks.FGSM(tiny_gap, loss="trades_kl", targeted=True)
 
 
-def test_protopnet_objective_is_the_models_loss_and_finalize_pushes(batch):
-    torch.manual_seed(0)
-    model = al.models.ProtoPNet(width=4, prototypes_per_class=2, proto_dim=8, num_classes=4, image_size=16)
-    x, y = batch
-    objective = al.train.make("protopnet", label_smoothing=0.1, last_layer_epochs=1)
-    assert torch.allclose(objective.loss(model, x, y, Context()), model.loss(x, y, label_smoothing=0.1))
-    objective.finalize(model, x, y)
-    assert (model.proto_source >= 0).all() and not model.training
+@pytest.mark.parametrize("loss", ["xent", 3, []])
+def test_unknown_objective_lists_the_accepted_names(loss, tiny_gap):
+    with pytest.raises(ValueError, match="loss must be a name in ce, targeted_ce, trades_kl, margin.*got"):
+        al.attacks.PGD(tiny_gap, loss=loss)
+
+
+@pytest.mark.parametrize("name", sorted(al.attacks.REGISTRY))
+@pytest.mark.parametrize("fn,got", [
+    (lambda m, xa, x, y: m(xa), r"shape \(4, 5\)"),          # logits, not a loss per example
+    (lambda m, xa, x, y: m(xa).sum(), r"shape \(\)"),        # already summed
+    (lambda m, xa, x, y: m(xa)[:, 0].tolist(), "list"),
+])
+def test_wrong_shape_is_refused(name, fn, got, tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    model = tiny_gap.train()
+    with pytest.raises(ValueError, match=r"loss must return one value per example, a tensor of shape \(4,\); got " + got):
+        al.attacks.make(name, model, loss=fn, **al.attacks.steps_for(name, 2))(x, y)
+    assert model.training  # restored on the error too
+
+
+def test_loss_without_gradient_is_refused(tiny_gap, tiny_batch):
+    with pytest.raises(ValueError, match="differentiabl"):
+        al.attacks.PGD(tiny_gap, loss=lambda m, xa, x, y: torch.zeros(len(xa)))(*tiny_batch)
+
+
+def test_prepare_runs_once_per_chunk(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    calls = {"prepare": 0, "step": 0}
+
+    class Counting:
+        def prepare(self, model, x, y):
+            calls["prepare"] += 1
+
+            def loss(x_adv):
+                calls["step"] += 1
+                return F.cross_entropy(model(x_adv), y, reduction="none")
+            return loss
+
+        def __call__(self, model, x_adv, x, y):
+            return self.prepare(model, x, y)(x_adv)
+
+    x_adv = al.attacks.PGD(tiny_gap, eps=0.1, steps=5, loss=Counting(), batch_size=2)(x, y)
+    assert calls == {"prepare": 2, "step": 10}
+    assert torch.equal(x_adv, al.attacks.PGD(tiny_gap, eps=0.1, steps=5, batch_size=2)(x, y))
+
+
+def test_restarts_keep_success_then_the_larger_objective(tiny_gap, tiny_batch):
+    # the objective (class-0 logit) ranks restarts differently from cross-entropy
+    x, y = tiny_batch
+    runs = []
+
+    class Recording(al.attacks.PGD):
+        def perturb(self, x, y, start):
+            out = super().perturb(x, y, start)
+            runs.append(out)
+            return out
+
+    best = Recording(tiny_gap, eps=0.05, steps=2, loss=class0_logit, restarts=4, batch_size=None)(x, y)
+    with torch.no_grad():
+        success = torch.stack([tiny_gap(r).argmax(1) != y for r in runs])
+        value = torch.stack([class0_logit(tiny_gap, r, x, y) for r in runs])
+        ce = torch.stack([F.cross_entropy(tiny_gap(r), y, reduction="none") for r in runs])
+    assert len(runs) == 4
+    key = success.float() * 1e3 + value  # lexicographic here: |value| < 1e3
+    pick = key.argmax(0)
+    for i in range(len(x)):
+        assert torch.equal(best[i], runs[int(pick[i])][i])
+    by_ce = (success.float() * 1e3 + ce).argmax(0)
+    assert (pick != by_ce).any()  # the test can tell the objective from cross-entropy

@@ -16,27 +16,27 @@ on the allocator's state (``benchmarks/report.md``).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ..core import checks
 from ..core.batching import chunks
 from ..core.checks import model_labels
 from ..core.modes import frozen_eval
+from . import objectives
 from . import threat as _threat
 
 
 class Attack:
-    """Base of all attacks. Subclasses set defaults and may override ``perturb``.
+    """Base of all attacks (chapter 1). Subclasses implement ``perturb``; gradient attacks
+    usually subclass :class:`~advlab.attacks.iterative.IterativeAttack` (or :class:`FGSM`).
 
     Args:
         model: maps images in [0, 1] (N×C×H×W) to logits.
         eps: radius of the threat model in pixel units; ``"8/255"`` is accepted.
         norm: ``"linf"`` or ``"l2"``.
-        steps: number of gradient steps.
-        alpha: step size in pixel units (``None``: the attack's default rule).
-        random_start: start from a random point of the ball.
-        restarts: independent runs; each example keeps its most successful one.
-        momentum: decay factor μ of MIM's accumulated gradient (0: none).
+        loss: the objective the attack ascends: a name of ``OBJECTIVES`` (``"ce"``,
+            ``"targeted_ce"``, ``"trades_kl"``, ``"margin"``, ``"targeted_margin"``) or a callable
+            ``(model, x_adv, x, y) -> (N,)`` (see :mod:`advlab.attacks.objectives`).
+            ``None``: cross-entropy, toward the targets when ``targeted``.
         targeted: if True, ``y`` holds *target* classes and the attack moves toward them.
         seed: seed of the random start.
         batch_size: images attacked at a time (``None``: the whole batch at once). Images are
@@ -44,43 +44,48 @@ class Attack:
     """
 
     name = "attack"
+    iterative = False     # True for attacks that take ``steps``
+    random_start = False  # subclasses that offer a random start or restarts set these
+    restarts = 1
 
-    def __init__(self, model, eps=8 / 255, *, norm="linf", steps=10, alpha=None, random_start=False,
-                 restarts=1, momentum=0.0, targeted=False, seed=0, batch_size=64):
+    def __init__(self, model, eps=8 / 255, *, norm="linf", loss=None, targeted=False, seed=0,
+                 batch_size=64):
         self.model = checks.model(model)
         self.eps = checks.parse_eps(eps)
         if self.eps < 0:
             raise ValueError(f"eps must be >= 0, got {self.eps}")
         self.threat = _threat.make(norm, self.eps)
         self.norm = norm
-        self.steps = checks.number(steps, "steps", 1, 10_000, integer=True)
-        if alpha is None:
-            alpha = self.default_alpha()
-        self.alpha = checks.number(checks.parse_eps(alpha, "alpha"), "alpha", 0.0,
-                                      1.0 if norm == "linf" else 1e4)
-        self.random_start = bool(random_start)
-        self.restarts = checks.number(restarts, "restarts", 1, 1000, integer=True)
-        self.momentum = checks.number(momentum, "momentum", 0.0, 10.0)
         self.targeted = bool(targeted)
+        self.objective, self.loss = objectives.resolve(loss, self.targeted)
         self.seed = checks.number(seed, "seed", 0, 2**63 - 1, integer=True)
         self.batch_size = (None if batch_size is None
                            else checks.number(batch_size, "batch_size", 1, 2**31, integer=True))
 
+    def _set_walk(self, alpha, random_start, restarts):
+        """Validate and set the step size (``None``: ``default_alpha``), the random start and the restarts."""
+        if alpha is None:
+            alpha = self.default_alpha()
+        self.alpha = checks.number(checks.parse_eps(alpha, "alpha"), "alpha", 0.0, self.threat.max_step)
+        self.random_start = bool(random_start)
+        self.restarts = checks.number(restarts, "restarts", 1, 1000, integer=True)
+
     def default_alpha(self) -> float:
-        """Madry et al.'s rule: 2.5·ε/steps, so the walk can cross the ball."""
-        return 2.5 * self.eps / self.steps
+        """The step size when none is given: ε (one step across the ball)."""
+        return self.eps
 
     def __repr__(self):
-        return (f"{type(self).__name__}(eps={self.eps:.4g}, norm={self.norm!r}, steps={self.steps}, "
-                f"alpha={self.alpha:.4g}, random_start={self.random_start}, restarts={self.restarts}, "
-                f"targeted={self.targeted})")
+        walk = "".join(f", {k}={getattr(self, k)!r}" for k in ("steps", "alpha", "random_start", "restarts")
+                       if k in vars(self))
+        return (f"{type(self).__name__}(eps={self.eps:.4g}, norm={self.norm!r}{walk}, "
+                f"loss={self.loss!r}, targeted={self.targeted})")
 
     # -- the public verb -------------------------------------------------
     def __call__(self, x: torch.Tensor, y) -> torch.Tensor:
         """Return adversarial examples for images ``x`` and labels (or targets) ``y``."""
         checks.images(x)
         self.threat.check(x)
-        with frozen_eval(self.model):
+        with frozen_eval(self.model), torch.enable_grad():  # also inside a caller's torch.no_grad()
             y = model_labels(self.model, y, x, "y")
             if self.eps == 0:
                 return x.clone()
@@ -92,37 +97,34 @@ class Attack:
                 x_adv = torch.cat([self.perturb(x[i], y[i], start[i]) for i in chunks(len(x), self.batch_size)])
                 if self.restarts == 1:
                     return x_adv
-                best = self._keep_best(best, x_adv, y)
+                best = self._keep_best(best, x_adv, x, y)
             return best[0]
 
     # -- the maths ---------------------------------------------------------
-    def loss(self, logits, y):
-        """Summed cross-entropy; its negative for targeted attacks (we ascend)."""
-        loss = F.cross_entropy(logits, y, reduction="sum")
-        return -loss if self.targeted else loss
-
     def perturb(self, x, y, start):
-        """One run of the shared loop: ``steps`` projected steps from ``start``."""
-        th = self.threat
-        x_adv = start.clone()
-        velocity = torch.zeros_like(x)
-        for _ in range(self.steps):
-            x_adv.requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.loss(self.model(x_adv), y), x_adv)
-            if self.momentum:
-                # MIM: accumulate L1-normalised gradients, step along the accumulator
-                velocity = self.momentum * velocity + grad / grad.abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, 1, 1, 1)
-                grad = velocity
-            x_adv = th.project(th.step(x_adv.detach(), grad, self.alpha), x)
-        return x_adv.detach()
+        """Adversarial examples for one chunk: clean ``x``, labels ``y``, starting point ``start``."""
+        raise NotImplementedError
 
-    def _keep_best(self, best, x_adv, y):
-        with torch.no_grad():
-            logits = torch.cat([self.model(x_adv[i]) for i in chunks(len(x_adv), self.batch_size)])
-            loss = F.cross_entropy(logits, y, reduction="none")
-            success = logits.argmax(1) == y if self.targeted else logits.argmax(1) != y
-            score = success.float() * 1e6 + (-loss if self.targeted else loss)
+    def gradient(self, loss, x_adv):
+        """∇ of the summed per-example ``loss`` (``objectives.prepare``) at ``x_adv``."""
+        x_adv = x_adv.detach().requires_grad_(True)
+        total = loss(x_adv).sum()
+        if not total.requires_grad:
+            raise ValueError(f"loss {self.loss!r} must depend differentiably on x_adv (its value has no gradient)")
+        (grad,) = torch.autograd.grad(total, x_adv)
+        return grad
+
+    def _keep_best(self, best, x_adv, x, y):
+        """Per example, the restart that succeeds, then the one with the larger objective."""
+        score = []
+        for i in chunks(len(x_adv), self.batch_size):
+            with torch.no_grad():
+                pred = self.model(x_adv[i]).argmax(1)
+            value = objectives.prepare(self.objective, self.model, x[i], y[i])(x_adv[i]).detach()
+            success = pred == y[i] if self.targeted else pred != y[i]
+            score.append(torch.stack([success.to(value.dtype), value]))
+        score = torch.cat(score, 1)
         if best is None:
             return x_adv, score
-        better = score > best[1]
+        better = (score[0] > best[1][0]) | ((score[0] == best[1][0]) & (score[1] > best[1][1]))
         return torch.where(better.view(-1, 1, 1, 1), x_adv, best[0]), torch.where(better, score, best[1])

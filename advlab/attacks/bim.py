@@ -1,8 +1,8 @@
-from .base import Attack
+from .iterative import IterativeAttack
 
 
-class BIM(Attack):
-    """Basic Iterative Method (Kurakin et al., 2017), also called I-FGSM.
+class BIM(IterativeAttack):
+    """Basic Iterative Method (Kurakin et al., 2017; chapter 1), also called I-FGSM.
 
     FGSM repeated ``steps`` times with step ``alpha`` (default ε/steps, as in the
     course's slides), clipped back into the ε-ball after each step; no random start.
@@ -14,5 +14,5 @@ class BIM(Attack):
     def __init__(self, model, eps=8 / 255, steps=10, **kwargs):
         super().__init__(model, eps, steps=steps, **kwargs)
 
-    def default_alpha(self):
+    def step_rule(self):
         return self.eps / self.steps

@@ -1,8 +1,8 @@
-from .base import Attack
+from .iterative import IterativeAttack
 
 
-class PGD(Attack):
-    """Projected Gradient Descent (Madry et al., 2018).
+class PGD(IterativeAttack):
+    """Projected Gradient Descent (Madry et al., 2018; chapter 1).
 
     BIM from a uniformly random point of the ε-ball, optionally restarted:
     ``x ← Π_{B(x₀, ε) ∩ [0,1]}(x + α·step(∇ₓ L))``. Under L∞ the step is

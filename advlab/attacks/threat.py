@@ -6,6 +6,8 @@ methods, and one attack loop serves them all:
 * ``random_init(x, gen)`` — a random point of the ball around ``x``;
 * ``step(x_adv, grad, alpha)`` — the steepest-ascent step of size ``alpha``;
 * ``project(x_adv, x)`` — back into the ball of radius ``eps`` and into [0, 1].
+
+``max_step`` is the largest step size accepted. Chapter 1 teaches both balls.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from ..core import checks
 class Linf:
     """The L∞ ball: every pixel may move by at most ``eps``; steps follow sign(∇)."""
     name = "linf"
+    max_step = 1.0  # a step of 1 already takes every pixel to the edge of [0, 1] and of the ball
 
     def __init__(self, eps: float):
         self.eps = checks.number(eps, "eps", 0.0, 1.0)
@@ -41,6 +44,7 @@ class L2:
     """The L2 ball: the perturbation's Euclidean norm is at most ``eps``;
     steps follow ∇/‖∇‖₂."""
     name = "l2"
+    max_step = 1e4  # the largest step accepted (longer than the diagonal of any image up to 10⁸ pixels)
 
     def __init__(self, eps: float):
         self.eps = checks.number(eps, "eps", 0.0, 1e4)

@@ -146,7 +146,7 @@ class AttackExplorer(Panel):
         targeted = target != -1
         key = ("adv", index, attack, round(eps, 6), steps, target)
         x_adv = self._cached(key, lambda: attacks.make(
-            attack, self.net, eps=eps, steps=1 if attack == "fgsm" else steps, targeted=targeted)(
+            attack, self.net, eps=eps, **attacks.steps_for(attack, steps), targeted=targeted)(
             x, torch.tensor([target]) if targeted else y))
         probs_adv, map_adv = self._cached(key + (interpreter,), lambda: self._probs_and_map(x_adv, interpreter))
         delta = (x_adv - x)[0]

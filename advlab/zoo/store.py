@@ -77,7 +77,8 @@ def weight_file(name: str, check: bool = True) -> Path:
 
 def robust_attack(model, spec: dict):
     from .. import attacks
-    return attacks.make(spec["attack"], model, eps=spec["eps"], steps=spec["steps"], alpha=spec["alpha"],
+    return attacks.make(spec["attack"], model, eps=spec["eps"], alpha=spec["alpha"],
+                        **attacks.steps_for(spec["attack"], spec["steps"]),
                         norm=spec.get("norm", "linf"))
 
 

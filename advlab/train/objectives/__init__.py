@@ -11,7 +11,7 @@ trades      CE + β·KL(f(x) ‖ f(x_adv)) (Zhang et al. 2019)           4
 ==========  =======================================================  =======
 
 A new objective is a subclass of :class:`Objective` listed here; the contract tests
-(``tests/test_objectives.py``) then cover it.
+(``tests/test_train_objectives.py``) then cover it.
 """
 from __future__ import annotations
 

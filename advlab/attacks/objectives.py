@@ -1,0 +1,110 @@
+"""Objectives: what an attack ascends. Swap the loss, keep the loop.
+
+An objective is a callable ``(model, x_adv, x, y) -> loss`` of shape (N,), one value per
+example, that the attack *increases*; the gradient step follows the sum of the values, so
+examples never mix. Every attack takes ``loss=``: a name of ``OBJECTIVES`` or a callable.
+
+An objective may also define ``prepare(model, x, y)`` returning ``x_adv -> loss``, to compute
+once per batch what depends only on the clean images (TRADES' clean probabilities, a clean
+saliency map), not once per step.
+
+>>> x_adv = al.attacks.PGD(model, eps="8/255", loss="trades_kl")(x, y)
+>>> x_adv = al.attacks.PGD(model, eps=0.3, loss=lambda m, xa, x, y: m(xa)[:, 0])(x, y)
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def cross_entropy(model, x_adv, x, y):
+    """Untargeted cross-entropy L(f(x_adv), y): the default objective (chapter 1, FGSM to MIM)."""
+    return F.cross_entropy(model(x_adv), y, reduction="none")
+
+
+def targeted_cross_entropy(model, x_adv, x, y):
+    """Minus the cross-entropy toward the target classes ``y``: the default when ``targeted=True``
+    (chapter 1's targeted attacks)."""
+    return -F.cross_entropy(model(x_adv), y, reduction="none")
+
+
+def _best_other(logits, cls):
+    """The largest logit of a class other than ``cls``, per example."""
+    return logits.masked_fill(F.one_hot(cls, logits.shape[1]).bool(), float("-inf")).amax(1)
+
+
+def margin(model, x_adv, x, y):
+    """Carlini & Wagner's logit margin max_{j≠y} z_j − z_y (chapter 6): positive once the
+    example is misclassified; unlike cross-entropy it does not saturate on confident models."""
+    z = model(x_adv)
+    return _best_other(z, y) - z.gather(1, y[:, None])[:, 0]
+
+
+def targeted_margin(model, x_adv, x, y):
+    """The targeted margin z_t − max_{j≠t} z_j toward the target classes ``y`` (chapter 6)."""
+    z = model(x_adv)
+    return z.gather(1, y[:, None])[:, 0] - _best_other(z, y)
+
+
+class TradesKL:
+    """TRADES' inner maximisation (Zhang et al., 2019; chapter 4): per example
+    KL(softmax f(x) ‖ softmax f(x_adv)); ``y`` is unused.
+
+    It is 0 at ``x_adv = x``, and so is its gradient: start from a random point (PGD's default).
+    The clean probabilities are computed once per batch (``prepare``), not at every step.
+    """
+    __name__ = "trades_kl"
+
+    def prepare(self, model, x, y):
+        with torch.no_grad():
+            log_p = F.log_softmax(model(x), dim=1)
+        return lambda x_adv: F.kl_div(F.log_softmax(model(x_adv), dim=1), log_p,
+                                      reduction="none", log_target=True).sum(1)
+
+    def __call__(self, model, x_adv, x, y):
+        return self.prepare(model, x, y)(x_adv)
+
+
+trades_kl = TradesKL()
+
+OBJECTIVES = {"ce": cross_entropy, "targeted_ce": targeted_cross_entropy, "trades_kl": trades_kl,
+              "margin": margin, "targeted_margin": targeted_margin}
+TARGETED = {"ce": "targeted_ce", "margin": "targeted_margin"}   # the targeted twin of a name
+_ACCEPTED = "a name in " + ", ".join(OBJECTIVES) + " or a callable (model, x_adv, x, y) -> loss of shape (N,)"
+
+
+def resolve(loss, targeted: bool):
+    """The objective for ``loss`` (``None``: ``"targeted_ce"`` if ``targeted`` else ``"ce"``)
+    and its name. A name with a targeted twin (``"ce"``, ``"margin"``) becomes the twin when
+    ``targeted``; a targeted name without ``targeted=True``, or ``"trades_kl"`` with it, is refused."""
+    if loss is None:
+        loss = "ce"
+    if callable(loss) and not isinstance(loss, str):
+        return loss, getattr(loss, "__name__", type(loss).__name__)
+    if not isinstance(loss, str) or loss not in OBJECTIVES:
+        raise ValueError(f"loss must be {_ACCEPTED}; got {loss!r}")
+    if targeted:
+        loss = TARGETED.get(loss, loss)
+        if loss not in TARGETED.values():
+            raise ValueError(f"loss {loss!r} has no target; accepted with targeted=True: "
+                             f"{', '.join(TARGETED.values())} or a callable")
+    elif loss in TARGETED.values():
+        raise ValueError(f"loss {loss!r} moves toward the classes in y; pass targeted=True with it "
+                         f"(or use {', '.join(TARGETED)} for an untargeted attack)")
+    return OBJECTIVES[loss], loss
+
+
+def prepare(objective, model, x, y):
+    """``x_adv -> loss`` for one batch of clean images ``x``, checking that the loss has one
+    value per example (shape (N,)) and can be differentiated."""
+    hook = getattr(objective, "prepare", None)
+    fn = hook(model, x, y) if callable(hook) else (lambda x_adv: objective(model, x_adv, x, y))
+    n = x.shape[0]
+
+    def loss(x_adv):
+        value = fn(x_adv)
+        if not isinstance(value, torch.Tensor) or value.shape != (n,):
+            got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ValueError(f"loss must return one value per example, a tensor of shape ({n},); got {got}")
+        return value
+    return loss
