@@ -83,8 +83,10 @@ class FGSMRS(_Adversarial):
 
 class TRADES(_Adversarial):
     """TRADES (Zhang et al. 2019), chapter 4: ``CE(f(x), y) + β·KL(f(x) ‖ f(x_adv))``, with
-    ``x_adv`` from PGD maximising that KL divergence from a small random start (the attack's
-    ``loss="trades_kl"``). β trades clean accuracy for robustness (the paper uses 6).
+    ``x_adv`` from PGD maximising that KL divergence (the attack's ``loss="trades_kl"``). The KL
+    and its gradient vanish at ``x_adv = x``, so the walk needs a random start: PGD's, uniform in
+    the ε-ball (the paper's code starts at ``x + 0.001·N(0, I)``). β trades clean accuracy for
+    robustness (the paper uses 6); both forwards run in train mode, as in the paper's code.
 
     >>> TRADES(eps=8 / 255, steps=10, alpha=2 / 255, beta=6.0)
     """
