@@ -16,6 +16,6 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # heavier, optional parts are imported on first use
     import importlib
-    if name in ("interpret", "widgets", "plot", "stylize"):
+    if name in ("interpret", "widgets", "plot", "stylize", "train"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'advlab' has no attribute {name!r}")

@@ -1,9 +1,12 @@
-"""The zoo's training loop on a tiny synthetic set: custom losses, ProtoPNet's push, resuming."""
+"""The training loop on a tiny synthetic set: through the zoo (ProtoPNet's push, resuming) and on
+tensors directly (seeded, resumable, the objective's finalize, argument checks)."""
 import pytest
 import torch
 
 import advlab as al
-from advlab.zoo import recipes, store, train
+from advlab.train import fit
+from advlab.zoo import recipes, store
+from advlab.zoo import training as train
 
 
 @pytest.fixture
@@ -67,3 +70,87 @@ def test_attention_pool_scores_are_pooled_attention():
     b, t = m.attention_maps(x)
     assert b.shape == (3, 4, 4) and t.shape == (3, 5, 4, 4)
     assert torch.allclose(m(x), (t * b[:, None]).flatten(2).mean(2), atol=1e-6)
+
+
+class _Counting(al.train.CrossEntropy):
+    """Cross-entropy that records the contexts it saw and is finalised once."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.finalized = [], 0
+
+    def loss(self, model, x, y, context):
+        self.steps.append((context.epoch, context.step, len(x)))
+        return super().loss(model, x, y, context)
+
+    def finalize(self, model, train_x, train_y):
+        self.finalized += 1
+
+
+def _tiny(seed=0):
+    torch.manual_seed(seed)
+    return al.models.ResNet(depth=8, width=4, num_classes=4)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _stop_after(epochs):
+    seen = []
+
+    def evaluate(model):
+        seen.append(1)
+        if len(seen) > epochs:
+            raise _Interrupt
+        return "ok"
+    return evaluate
+
+
+def _same(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_fit_on_tensors_is_seeded_and_finalizes_once():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(56, 3, 16, 16, generator=g), torch.arange(56) % 4
+    kw = dict(epochs=2, batch_size=16, lr=0.05, augment="crop_flip", seed=3, device="cpu", progress=False)
+    obj = _Counting()
+    a = fit(_tiny(), (x, y), obj, **kw)
+    # 56 // 16 = 3 steps an epoch (the last incomplete batch is dropped), counted from the start
+    assert [s[1] for s in obj.steps] == list(range(6)) and {s[2] for s in obj.steps} == {16}
+    assert [s[0] for s in obj.steps] == [0, 0, 0, 1, 1, 1] and obj.finalized == 1
+    assert not a.model.training and a.seconds > 0
+    assert _same(a.model, fit(_tiny(), (x, y), _Counting(), **kw).model)
+    assert not _same(a.model, fit(_tiny(), (x, y), _Counting(), **dict(kw, seed=4)).model)
+
+
+def test_fit_resumes_an_interrupted_run_to_the_same_weights(tmp_path, capsys):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(48, 3, 16, 16, generator=g), torch.arange(48) % 4
+    kw = dict(epochs=3, batch_size=16, lr=0.01, optimizer="adam", augment="crop_flip", seed=0, device="cpu",
+              progress=False, name="tiny")
+    whole = fit(_tiny(), (x, y), al.train.CrossEntropy(), **kw).model
+    ckpt = tmp_path / "tiny.ckpt"
+    with pytest.raises(_Interrupt):  # stopped after the first epoch's checkpoint was written
+        fit(_tiny(), (x, y), al.train.CrossEntropy(), **kw, checkpoint=ckpt, evaluate=_stop_after(1))
+    assert torch.load(ckpt)["epoch"] == 1
+    capsys.readouterr()
+    resumed = fit(_tiny(seed=1), (x, y), al.train.CrossEntropy(), **kw, checkpoint=ckpt).model
+    out = capsys.readouterr().out
+    assert "resuming tiny from epoch 1" in out and "tiny epoch 1:" not in out and "tiny epoch 3:" in out
+    assert _same(whole, resumed)
+    assert not _same(whole, fit(_tiny(seed=1), (x, y), al.train.CrossEntropy(), **kw, checkpoint=ckpt,
+                                resume=False).model)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(optimizer="lbfgs"), "unknown optimizer 'lbfgs'; accepted values: sgd, adam"),
+    (dict(augment="mixup"), "unknown augment 'mixup'; accepted values: None, crop_flip"),
+    (dict(batch_size=100), r"batch_size must be in \[1, 8\], got 100"),
+    (dict(epochs=-1), r"epochs must be in \[0, 100000\], got -1"),
+])
+def test_fit_names_the_bad_argument(kwargs, match):
+    x, y = torch.rand(8, 3, 16, 16), torch.arange(8) % 4
+    with pytest.raises(ValueError, match=match):
+        fit(_tiny(), (x, y), al.train.CrossEntropy(), **dict(dict(epochs=1, batch_size=4, lr=0.1), **kwargs))

@@ -1,4 +1,5 @@
 """The zoo: every manifest entry loads, checks its sha256, and performs as recorded."""
+import json
 import shutil
 
 import pytest
@@ -20,17 +21,28 @@ def test_the_required_models_exist():
 @pytest.mark.parametrize("name", NAMES)
 def test_load_and_manifest(name):
     e = al.zoo.entry(name)
-    for key in ("architecture", "dataset", "dataset_variant", "recipe", "seed", "clean_accuracy",
-                "robust_accuracy", "train_seconds", "sha256", "hardware"):
+    for key in ("kind", "architecture", "dataset", "dataset_variant", "recipe", "seed", "train_seconds",
+                "sha256", "hardware"):
         assert key in e, key
     model = al.zoo.load(name)
-    assert not model.training
+    assert not model.training and model.zoo_kind == e["kind"]
+    if e["kind"] != "classifier":
+        return
     s = al.data.subset(e["dataset"])
     with torch.no_grad():
         assert model(s.x[:2]).shape == (2, 10)
     # the bundled subset is part of the full test set, so accuracy is close to the manifest's
     acc = al.metrics.accuracy(model, s.x, s.y)
     assert abs(acc - e["clean_accuracy"]) < 0.04, (acc, e["clean_accuracy"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_manifest_records_the_recipe_that_trained_the_weights(name):
+    # the recipe (kind and objective included) is recorded verbatim: change one, retrain the model
+    e = al.zoo.entry(name)
+    assert e["recipe"] == json.loads(json.dumps(al.zoo.RECIPES[name]))
+    assert e["kind"] == e["recipe"]["kind"] and e.get("parent") == e["recipe"].get("parent")
+    assert e["recipe"]["objective"] in al.train.OBJECTIVES
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))

@@ -1,8 +1,9 @@
 """The model zoo: small models trained here, with committed weights and a manifest.
 
-``advlab.zoo.load(name)`` is the one way to get a model: an eval-mode module
-taking images in [0, 1] and returning logits. Nothing is ever retrained
-silently: a missing or corrupt weight file raises :class:`WeightsError`
+``advlab.zoo.load(name)`` is the one way to get a model: an eval-mode module taking images in
+[0, 1]. What it returns depends on the model's ``kind``: a classifier returns logits, an
+explainer maps, a generator images; a model trained against another names it as its ``parent``.
+Nothing is ever retrained silently: a missing or corrupt weight file raises :class:`WeightsError`
 naming the file and the command that rebuilds it.
 """
 from __future__ import annotations
@@ -11,44 +12,66 @@ import torch
 
 from .. import models as _models
 from .recipes import RECIPES
-from .store import WeightsError, entry, manifest, weight_file
+from .store import KINDS, WeightsError, entry, manifest, weight_file
 
 
-def names() -> list[str]:
-    """Names of the models in the manifest."""
-    return sorted(manifest())
+def names(kind: str | None = None) -> list[str]:
+    """Names of the models in the manifest (only those of ``kind``, if given)."""
+    if kind is not None:
+        from ..core import checks
+        checks.choice(kind, "kind", KINDS)
+    return sorted(n for n, e in manifest().items() if kind is None or e.get("kind") == kind)
 
 
 def load(name: str, device=None) -> torch.nn.Module:
-    """Load the zoo model ``name`` in eval mode on ``device`` (default CPU), in the
-    memory format its architecture runs fastest in (channels-last for the CIFAR CNNs)."""
+    """Load the zoo model ``name`` in eval mode on ``device`` (default CPU), in the memory format
+    its architecture runs fastest in (channels-last for the CIFAR CNNs). The module carries
+    ``zoo_name``, ``zoo_kind``, ``zoo_parent`` (a name or None) and ``dataset``."""
     e = entry(name)
     path = weight_file(name)
     model = _models.build(e["architecture"], **e["arch_kwargs"])
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     model.eval()
     model.to(memory_format=getattr(model, "preferred_memory_format", torch.contiguous_format))
-    model.zoo_name = name
+    model.zoo_name, model.zoo_kind, model.zoo_parent = name, e["kind"], e.get("parent")
     model.dataset = e["dataset"]
     return model.to(device) if device is not None else model
 
 
+def train(name: str, device: str | None = None, resume: bool = True, progress: bool = True):
+    """Train ``name`` from its recipe (see :mod:`advlab.zoo.training`); returns its manifest entry."""
+    from .training import train as _train
+    return _train(name, device=device, resume=resume, progress=progress)
+
+
+def _training(r: dict) -> str:
+    adv = r.get("adversarial")
+    if r["objective"] in ("ce", "protopnet") or not adv:
+        return "standard"
+    if r["objective"] == "trades":
+        return f"TRADES β={adv.get('beta', 6.0):g}, PGD-{adv['steps']} KL ε={adv['eps'] * 255:.0f}/255"
+    if adv["norm"] == "linf":
+        return f"{adv['attack'].upper()}-{adv['steps']} L∞ ε={adv['eps'] * 255:.0f}/255"
+    return f"{adv['attack'].upper()}-{adv['steps']} L2 ε={adv['eps']:g}"
+
+
 def summary(names_: list[str]) -> str:
-    """A Markdown table of the models' recipes and manifest figures (for the chapters)."""
+    """A Markdown table of the models' recipes and manifest figures (for the chapters). Kind and
+    parent get columns of their own when one of the models is not a classifier or has a parent."""
+    es = {n: entry(n) for n in names_}
+    lineage = any(e["kind"] != "classifier" or e.get("parent") for e in es.values())
+    pct = lambda e, k: f"{100 * e[k]:.2f}" if e.get(k) is not None else "–"
     rows = []
-    for n in names_:
-        e = entry(n)
+    for n, e in es.items():
         r = e["recipe"]
-        adv = r.get("adversarial")
-        how = "standard" if not adv else (
-            f"{adv['attack'].upper()}-{adv['steps']} {'L∞' if adv['norm'] == 'linf' else 'L2'} "
-            f"ε={adv['eps'] * 255:.0f}/255" if adv["norm"] == "linf" else
-            f"{adv['attack'].upper()}-{adv['steps']} L2 ε={adv['eps']:g}")
-        rows.append(f"| `{n}` | {how} | {r['epochs']} | {100 * e['clean_accuracy']:.2f} | "
-                    f"{100 * e['robust_accuracy']:.2f} | {e['train_seconds'] / 60:.0f} |")
-    head = ("| model | training | epochs | clean % (full test set) | robust % | train min |\n"
-            "|---|---|---|---|---|---|\n")
+        extra = f" {e['kind']} | {'`' + e['parent'] + '`' if e.get('parent') else '–'} |" if lineage else ""
+        rows.append(f"| `{n}` |{extra} {_training(r)} | {r['epochs']} | {pct(e, 'clean_accuracy')} | "
+                    f"{pct(e, 'robust_accuracy')} | {e['train_seconds'] / 60:.0f} |")
+    cols = ["model"] + (["kind", "parent"] if lineage else []) + [
+        "training", "epochs", "clean % (full test set)", "robust %", "train min"]
+    head = "| " + " | ".join(cols) + " |\n" + "|---" * len(cols) + "|\n"
     return head + "\n".join(rows)
 
 
-__all__ = ["load", "names", "summary", "manifest", "entry", "RECIPES", "WeightsError", "weight_file"]
+__all__ = ["load", "names", "summary", "train", "manifest", "entry", "RECIPES", "KINDS", "WeightsError",
+           "weight_file"]

@@ -1,10 +1,17 @@
-"""Command line: ``python -m advlab.zoo list | train NAME | verify``."""
+"""Command line: ``python -m advlab.zoo list | train NAME | verify [NAME ...]``.
+
+Under ``torchrun`` ``train`` runs data-parallel: ``torchrun --nproc_per_node 2 -m advlab.zoo train NAME``.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 
 import torch
+
+
+def _pct(e: dict, key: str) -> str:
+    return f"{e[key]:.2%}" if e.get(key) is not None else "-"
 
 
 def main(argv=None) -> int:
@@ -17,47 +24,69 @@ def main(argv=None) -> int:
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     v = sub.add_parser("verify", help="check every sha256 and re-measure clean accuracy on the full test set")
+    v.add_argument("names", nargs="*", help="models to verify (default: all)")
     v.add_argument("--subset", action="store_true",
                    help="measure on the bundled 1,000-image subsets instead of the full test sets")
     v.add_argument("--robust", action="store_true", help="also re-measure robust accuracy")
     args = p.parse_args(argv)
+    try:
+        return _run(args)
+    except ValueError as err:  # unknown names, bad recipes, missing data: one line, no traceback
+        print(f"python -m advlab.zoo {args.cmd}: error: {err}", file=sys.stderr)
+        return 2
 
-    from . import RECIPES, load, manifest
+
+def _run(args) -> int:
+    from . import RECIPES, entry, load, manifest
     from .store import WeightsError, robust_attack, weight_file
 
     if args.cmd == "list":
         m = manifest()
-        print(f"{'name':16} {'dataset':9} {'clean':>7} {'robust':>7} {'train s':>8}  description")
+        print(f"{'name':24} {'kind':10} {'dataset':9} {'clean':>7} {'robust':>7} {'train s':>8}  description")
         for name in sorted(set(m) | set(RECIPES)):
             e = m.get(name)
             if e is None:
-                print(f"{name:16} {RECIPES[name]['dataset']:9} {'(not trained)':>24}")
+                r = RECIPES[name]
+                print(f"{name:24} {r['kind']:10} {r['dataset']:9} {'(not trained)':>24}")
                 continue
-            print(f"{name:16} {e['dataset']:9} {e['clean_accuracy']:7.2%} {e['robust_accuracy']:7.2%} "
-                  f"{e['train_seconds']:8.0f}  {e['description']}")
+            parent = f" (parent: {e['parent']})" if e.get("parent") else ""
+            print(f"{name:24} {e['kind']:10} {e['dataset']:9} {_pct(e, 'clean_accuracy'):>7} "
+                  f"{_pct(e, 'robust_accuracy'):>7} {e['train_seconds']:8.0f}  {e['description']}{parent}")
         return 0
     if args.cmd == "train":
         if args.threads:
             torch.set_num_threads(args.threads)
-        from .train import train
-        e = train(args.name, device=args.device, resume=not args.restart)
-        print(f"{args.name}: clean {e['clean_accuracy']:.2%} ({e['clean_eval']}), "
-              f"robust {e['robust_accuracy']:.2%} ({e['robust_eval']}), {e['train_seconds']:.0f} s")
+        from ..train import ddp
+        from .training import train
+        try:
+            e = train(args.name, device=args.device, resume=not args.restart)
+        finally:
+            ddp.cleanup()
+        if e is not None:  # rank 0 (or the only process)
+            figures = (f"clean {e['clean_accuracy']:.2%} ({e['clean_eval']}), robust {e['robust_accuracy']:.2%} "
+                       f"({e['robust_eval']}), " if e["kind"] == "classifier" else f"{e['kind']}, ")
+            print(f"{args.name}: {figures}{e['train_seconds']:.0f} s")
         return 0
     # verify
     from .. import data, metrics
+    names = args.names or sorted(manifest())
+    for name in names:
+        entry(name)  # unknown names fail before any work
     ok = True
-    print(f"{'name':16} {'sha256':7} {'clean (manifest)':>17} {'clean (now)':>12} {'robust (manifest)':>18} "
+    print(f"{'name':24} {'sha256':7} {'clean (manifest)':>17} {'clean (now)':>12} {'robust (manifest)':>18} "
           f"{'robust (now)':>13}  set")
-    for name, e in sorted(manifest().items()):
+    for name in names:
+        e = entry(name)
         try:
             weight_file(name)
-            sha_ok = "ok"
         except WeightsError as err:
-            print(f"{name:16} FAILED  {err}")
+            print(f"{name:24} FAILED  {err}")
             ok = False
             continue
-        model = load(name)
+        model = load(name)  # the weights fit the architecture (strict state-dict load)
+        if e["kind"] != "classifier":
+            print(f"{name:24} {'ok':7} {'-':>17} {'-':>12} {'-':>18} {'-':>13}  ({e['kind']}: loads, no accuracy)")
+            continue
         ts = data.subset(e["dataset"]) if args.subset else data.tensors(e["dataset"], "test")
         clean = metrics.accuracy(model, ts.x, ts.y)
         robust = "-"
@@ -65,7 +94,7 @@ def main(argv=None) -> int:
             spec = e["recipe"]["robust_eval"]
             n = spec["n"]
             robust = f"{metrics.robust_accuracy(model, robust_attack(model, spec), ts.x[:n], ts.y[:n]):.2%}"
-        print(f"{name:16} {sha_ok:7} {e['clean_accuracy']:17.2%} {clean:12.2%} {e['robust_accuracy']:18.2%} "
+        print(f"{name:24} {'ok':7} {e['clean_accuracy']:17.2%} {clean:12.2%} {e['robust_accuracy']:18.2%} "
               f"{robust:>13}  {ts.name} {ts.split} ({len(ts)} images, {ts.variant})")
         if not args.subset and abs(clean - e["clean_accuracy"]) > 1e-3:
             ok = False

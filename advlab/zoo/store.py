@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from ..core import checks
 from .. import data, metrics
+from ..core import checks
 
 ROOT = Path(__file__).parent
 WEIGHTS = ROOT / "weights"
@@ -17,6 +17,27 @@ MANIFEST = ROOT / "manifest.json"
 
 class WeightsError(RuntimeError):
     """A weight file is missing or does not match its manifest checksum."""
+
+
+# What a zoo model is: a classifier returns logits; an explainer returns maps (e.g. a saliency
+# model); a generator returns images (e.g. an attack network). Only classifiers have accuracies.
+KINDS = ("classifier", "explainer", "generator")
+
+
+def check_lineage(name: str, entries: dict, what: str = "manifest entry") -> dict:
+    """Check ``entries[name]``'s ``kind`` and its optional ``parent`` (another of ``entries``,
+    without a cycle of parents); returns the entry."""
+    e = entries[name]
+    if e.get("kind") not in KINDS:
+        raise ValueError(f"{what} {name!r}: kind must be one of {', '.join(KINDS)}, got {e.get('kind')!r}")
+    seen = [name]
+    while (parent := entries[seen[-1]].get("parent")) is not None:
+        if parent not in entries or parent in seen:
+            others = ", ".join(sorted(set(entries) - {seen[-1]}))
+            problem = "a cycle of parents: " + " -> ".join(seen + [parent]) if parent in seen else f"got {parent!r}"
+            raise ValueError(f"{what} {seen[-1]!r}: parent must name another zoo model ({others}), {problem}")
+        seen.append(parent)
+    return e
 
 
 def manifest() -> dict:
@@ -36,9 +57,10 @@ def sha256(path: Path) -> str:
 
 
 def entry(name: str) -> dict:
+    """The manifest entry of ``name``, its kind and parent checked."""
     m = manifest()
     checks.choice(name, "model name", sorted(m))
-    return m[name]
+    return check_lineage(name, m)
 
 
 def weight_file(name: str, check: bool = True) -> Path:
@@ -64,7 +86,10 @@ _NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
 
 
 def evaluate(model, name: str, recipe: dict, test_set) -> dict:
-    """Clean accuracy on the full test set; robust accuracy on its first ``n`` images."""
+    """A classifier's clean accuracy on the full test set and robust accuracy on its first ``n``
+    images; nothing for other kinds (their manifest entries carry no accuracies)."""
+    if recipe.get("kind", "classifier") != "classifier":
+        return {}
     spec = recipe["robust_eval"]
     n = spec["n"]
     atk = robust_attack(model, spec)

@@ -1,0 +1,71 @@
+"""Train a zoo model from its recipe, resumably, and record it in the manifest.
+
+``python -m advlab.zoo train NAME`` (or ``advlab.zoo.train(NAME)``): the recipe names the
+architecture, the data, the loop's hyper-parameters and the objective (``advlab.train.OBJECTIVES``);
+:func:`advlab.train.fit` does the rest, writing a checkpoint after every epoch under
+``$ADVLAB_DATA/checkpoints`` so a second run continues from it. Uses a GPU when one is available;
+under ``torchrun`` it trains data-parallel and only rank 0 writes checkpoints, weights and manifest.
+"""
+from __future__ import annotations
+
+import datetime
+import platform
+
+import torch
+
+from .. import data, metrics, models
+from .. import train as _train
+from ..core import checks
+from . import store
+from .recipes import RECIPES
+
+LOOP_KEYS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule", "augment", "seed")
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        where = f"GPU {torch.cuda.get_device_name(0)}"
+    else:
+        where = f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+    world = _train.ddp.world_size()
+    return where + (f", {world} data-parallel processes" if world > 1 else "")
+
+
+def train(name: str, device: str | None = None, resume: bool = True, progress: bool = True) -> dict | None:
+    """Train ``name`` from its recipe; returns the manifest entry written (None on ranks other than 0)."""
+    checks.choice(name, "model name", RECIPES)
+    r = RECIPES[name]
+    store.check_lineage(name, RECIPES, "recipe")
+    objective = _train.from_recipe(r)
+    _train.ddp.init()
+    torch.manual_seed(r["seed"])  # seeds the model's initialisation; the loop seeds everything else
+    train_set = data.tensors(r["dataset"], "train")
+    test_set = data.tensors(r["dataset"], "test")
+    model = models.build(r["arch"], **r["arch_kwargs"])
+    parent = None
+    if r.get("parent") is not None:
+        from . import load
+        parent = load(r["parent"])
+    evaluate = None
+    if r["kind"] == "classifier":
+        def evaluate(m):
+            acc = metrics.accuracy(m, test_set.x[:2000], test_set.y[:2000], batch_size=500)
+            return f"test acc (first 2000) {acc:.4f}"
+    fitted = _train.fit(model, train_set, objective, **{k: r[k] for k in LOOP_KEYS}, device=device,
+                        checkpoint=store.checkpoint_path(name), resume=resume, progress=progress, name=name,
+                        evaluate=evaluate, parent=parent)
+    if not _train.ddp.is_main():
+        return None
+    model = fitted.model.cpu()
+    entry = {
+        "description": r["description"], "kind": r["kind"], "architecture": r["arch"],
+        "arch_kwargs": r["arch_kwargs"], "dataset": r["dataset"], "dataset_variant": train_set.variant,
+        "recipe": r, "seed": r["seed"], "params": sum(p.numel() for p in model.parameters()),
+        "train_seconds": round(fitted.seconds, 1), "hardware": hardware(), "torch": torch.__version__,
+        "date": datetime.date.today().isoformat(),
+    }
+    if r.get("parent") is not None:
+        entry["parent"] = r["parent"]
+    entry.update(store.evaluate(model, name, r, test_set))
+    store.save(name, model, entry)
+    return entry
