@@ -168,7 +168,7 @@ def test_fgsm_refuses_steps(steps, tiny_gap):
 
 def test_steps_for_passes_steps_only_to_iterative_attacks(tiny_gap):
     assert al.attacks.steps_for("fgsm", 10) == {}
-    assert {n: al.attacks.steps_for(n, 7) for n in ("bim", "mim", "pgd")} == dict.fromkeys(("bim", "mim", "pgd"), {"steps": 7})
+    assert all(al.attacks.steps_for(n, 7) == {"steps": 7} for n in ("bim", "mim", "pgd"))
     assert [n for n, cls in al.attacks.REGISTRY.items() if cls.iterative] == ["bim", "mim", "pgd"]
     assert all(issubclass(al.attacks.REGISTRY[n], al.attacks.IterativeAttack) for n in ("bim", "mim", "pgd"))
     with pytest.raises(ValueError, match="attack"):

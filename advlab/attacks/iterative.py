@@ -44,7 +44,7 @@ class IterativeAttack(Attack):
     def perturb(self, x, y, start):
         """One run of the shared loop: ``steps`` projected steps from ``start``."""
         th, loss = self.threat, objectives.prepare(self.objective, self.model, x, y)
-        x_adv, state = start.clone(), None
+        x_adv, state = start, None
         for _ in range(self.steps):
             grad, state = self.direction(self.gradient(loss, x_adv), state)
             x_adv = th.project(th.step(x_adv, grad, self.alpha), x)

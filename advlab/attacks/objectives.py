@@ -3,6 +3,9 @@
 An objective is a callable ``(model, x_adv, x, y) -> loss`` of shape (N,), one value per
 example, that the attack *increases*; the gradient step follows the sum of the values, so
 examples never mix. Every attack takes ``loss=``: a name of ``OBJECTIVES`` or a callable.
+Chapter 1 ascends cross-entropy; chapter 4 TRADES' KL and an interpretation-discrepancy loss,
+chapter 5 ADV²'s joint loss (misclassify and keep the map; objectives may use
+``advlab.interpret``, never the other way round), chapter 6 Carlini & Wagner's margin.
 
 An objective may also define ``prepare(model, x, y)`` returning ``x_adv -> loss``, to compute
 once per batch what depends only on the clean images (TRADES' clean probabilities, a clean
@@ -74,9 +77,11 @@ _ACCEPTED = "a name in " + ", ".join(OBJECTIVES) + " or a callable (model, x_adv
 
 
 def resolve(loss, targeted: bool):
-    """The objective for ``loss`` (``None``: ``"targeted_ce"`` if ``targeted`` else ``"ce"``)
-    and its name. A name with a targeted twin (``"ce"``, ``"margin"``) becomes the twin when
-    ``targeted``; a targeted name without ``targeted=True``, or ``"trades_kl"`` with it, is refused."""
+    """The objective for ``loss`` and its name, as every attack resolves ``loss=`` (chapters 1, 4–6).
+
+    ``None``: ``"targeted_ce"`` if ``targeted`` else ``"ce"``. A name with a targeted twin
+    (``"ce"``, ``"margin"``) becomes the twin when ``targeted``; a targeted name without
+    ``targeted=True``, or ``"trades_kl"`` with it, is refused."""
     if loss is None:
         loss = "ce"
     if callable(loss) and not isinstance(loss, str):
@@ -95,8 +100,9 @@ def resolve(loss, targeted: bool):
 
 
 def prepare(objective, model, x, y):
-    """``x_adv -> loss`` for one batch of clean images ``x``, checking that the loss has one
-    value per example (shape (N,)) and can be differentiated."""
+    """``x_adv -> loss`` for one batch of clean images ``x`` (through the objective's ``prepare``
+    if it has one), checking that the loss has one value per example, shape (N,): what the
+    attacks' loops call at every step (chapters 1, 4–6)."""
     hook = getattr(objective, "prepare", None)
     fn = hook(model, x, y) if callable(hook) else (lambda x_adv: objective(model, x_adv, x, y))
     n = x.shape[0]

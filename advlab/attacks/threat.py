@@ -19,7 +19,7 @@ from ..core import checks
 
 
 class Linf:
-    """The L∞ ball: every pixel may move by at most ``eps``; steps follow sign(∇)."""
+    """The L∞ ball (chapter 1): every pixel may move by at most ``eps``; steps follow sign(∇)."""
     name = "linf"
     max_step = 1.0  # a step of 1 already takes every pixel to the edge of [0, 1] and of the ball
 
@@ -41,7 +41,7 @@ class Linf:
 
 
 class L2:
-    """The L2 ball: the perturbation's Euclidean norm is at most ``eps``;
+    """The L2 ball (chapter 1): the perturbation's Euclidean norm is at most ``eps``;
     steps follow ∇/‖∇‖₂."""
     name = "l2"
     max_step = 1e4  # the largest step accepted (longer than the diagonal of any image up to 10⁸ pixels)
