@@ -8,7 +8,7 @@ import torch
 import advlab as al
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +70,7 @@ def test_the_checks_catch_small_and_crowded_text():
     ax.set_title("ten points, halved", fontsize=10)
     ax.tick_params(labelsize=10)
     assert al.plot.smallest_text_pt(wide) == pytest.approx(10 * 7.5 / al.plot.shown_width(wide))
-    crowded, (a1, a2) = plt.subplots(2, 1, figsize=(3, 2))
+    crowded, (_, a2) = plt.subplots(2, 1, figsize=(3, 2))
     a2.set_title("a title much too tall\nfor the space\nabove it", fontsize=12)
     assert al.plot.overlaps(crowded)
 

@@ -3,11 +3,28 @@
 adversarial pairs), ``curves`` (accuracy and loss curves), ``protopnet`` (prototypes), and
 ``legibility`` (is every text at least 8 pt where the book shows the figure?)."""
 from .curves import accuracy_curves, loss_curves, transform_curves
-from .images import amplify, grid, image_kwargs, overlay, show_images, to_hwc
+from .images import amplify, image_grid, image_kwargs, overlay, show_images, to_hwc
 from .legibility import COLUMN_IN, MIN_PT, overlaps, shown_width, smallest_text_pt
 from .maps import map_grid, map_pairs, pair_titles
 from .protopnet import prototypes
 
-__all__ = ["accuracy_curves", "loss_curves", "transform_curves", "amplify", "grid", "image_kwargs", "overlay",
-           "show_images", "to_hwc", "COLUMN_IN", "MIN_PT", "overlaps", "shown_width", "smallest_text_pt",
-           "map_grid", "map_pairs", "pair_titles", "prototypes"]
+__all__ = [
+           "COLUMN_IN",
+           "MIN_PT",
+           "accuracy_curves",
+           "amplify",
+           "image_grid",
+           "image_kwargs",
+           "loss_curves",
+           "map_grid",
+           "map_pairs",
+           "overlaps",
+           "overlay",
+           "pair_titles",
+           "prototypes",
+           "show_images",
+           "shown_width",
+           "smallest_text_pt",
+           "to_hwc",
+           "transform_curves",
+]

@@ -10,10 +10,9 @@ from .legibility import FONT, WIDTH_IN
 
 def to_hwc(img: torch.Tensor) -> np.ndarray:
     """One C×H×W image tensor in [0, 1] to an H×W(×3) numpy array for ``imshow``."""
-    a = img.detach().cpu().float()
-    if a.dim() != 3:
-        raise ValueError(f"img must be C×H×W, got {tuple(a.shape)}")
-    a = a.permute(1, 2, 0).numpy()
+    if img.dim() != 3:
+        raise ValueError(f"img must be C×H×W, got {tuple(img.shape)}")
+    a = img.detach().cpu().float().permute(1, 2, 0).numpy()
     return a[..., 0] if a.shape[2] == 1 else a
 
 
@@ -29,7 +28,7 @@ def amplify(delta: torch.Tensor) -> tuple[np.ndarray, float]:
     return to_hwc((0.5 + delta * scale).clamp(0, 1)), scale
 
 
-def grid(nrows: int, ncols: int, cell: float, extra_h: float = 0.0, label_w: float = 0.0):
+def image_grid(nrows: int, ncols: int, cell: float, extra_h: float = 0.0, label_w: float = 0.0):
     """A figure of ``nrows``×``ncols`` image axes, each about ``cell`` inches wide, no wider in
     all than the book's column (cells shrink to fit); constrained layout keeps titles clear of
     the images above them. Returns ``(fig, axes)`` (axes always 2-D)."""
@@ -46,7 +45,7 @@ def show_images(images, titles=None, ncols=None, size=1.8, suptitle=None):
     ncols = ncols or n
     nrows = (n + ncols - 1) // ncols
     lines = max((str(t).count("\n") + 1 for t in titles or ()), default=0)
-    fig, axes = grid(nrows, ncols, size, extra_h=nrows * 0.17 * lines + (0.3 if suptitle else 0))
+    fig, axes = image_grid(nrows, ncols, size, extra_h=nrows * 0.17 * lines + (0.3 if suptitle else 0))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .images import grid, image_kwargs, overlay, to_hwc
+from .images import image_grid, image_kwargs, overlay, to_hwc
 from .legibility import FONT
 
 LABEL_W = 0.9   # inches left of the images for the row names
@@ -19,7 +19,7 @@ def map_grid(x: torch.Tensor, maps: dict, titles=None, size=1.5):
     """Images in the first row, then one row of maps per model (``maps``: name → N×H×W in
     [0, 1]); as wide as the book's column at most (chapter 3)."""
     n = len(x)
-    fig, axes = grid(1 + len(maps), n, size, extra_h=0.3 if titles else 0.0, label_w=LABEL_W)
+    fig, axes = image_grid(1 + len(maps), n, size, extra_h=0.3 if titles else 0.0, label_w=LABEL_W)
     for j in range(n):
         axes[0, j].imshow(to_hwc(x[j]), **image_kwargs(x[j]))
         if titles:
@@ -43,7 +43,7 @@ def map_pairs(x: torch.Tensor, x_adv: torch.Tensor, rows: dict, titles=None, siz
     each map drawn over its image; as wide as the book's column at most (chapter 2)."""
     n = len(x)
     lines = max((t.count("\n") + 1 for t in titles or ()), default=1)
-    fig, axes = grid(len(rows), 2 * n, size, extra_h=0.17 * lines + 0.1, label_w=LABEL_W)
+    fig, axes = image_grid(len(rows), 2 * n, size, extra_h=0.17 * lines + 0.1, label_w=LABEL_W)
     for r, (clean, adv) in enumerate(rows.values()):
         for j in range(n):
             for c, (img, m) in enumerate(((x[j], clean[j]), (x_adv[j], adv[j]))):

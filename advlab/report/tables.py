@@ -38,7 +38,7 @@ class Table:
         self.header, self.rows = list(self.header), [list(r) for r in self.rows]
         markdown_table(self.header, self.rows)   # checks the shape
 
-    def add(self, *cells) -> "Table":
+    def add(self, *cells) -> Table:
         """Append one row (``len(header)`` cells); returns the table."""
         markdown_table(self.header, [cells])
         self.rows.append(list(cells))

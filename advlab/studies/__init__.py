@@ -5,9 +5,32 @@
 >>> rows, table = al.studies.ch01_attacks.seminar_table(model, x, y)
 """
 from . import ch01_attacks, ch02_maps, ch03_texture, common
-from .common import (accuracy_vs_eps, attack_table, manifest_rates, map_shift, prototype_changes, random_sign_noise,
-                     rates, shift_summary, transform_outcomes, zoo_table)
+from .common import (
+                     accuracy_vs_eps,
+                     attack_table,
+                     manifest_rates,
+                     map_shift,
+                     prototype_changes,
+                     random_sign_noise,
+                     rates,
+                     shift_summary,
+                     transform_outcomes,
+                     zoo_table,
+)
 
-__all__ = ["ch01_attacks", "ch02_maps", "ch03_texture", "common", "accuracy_vs_eps", "attack_table",
-           "manifest_rates", "map_shift", "prototype_changes", "random_sign_noise", "rates", "shift_summary",
-           "transform_outcomes", "zoo_table"]
+__all__ = [
+                     "accuracy_vs_eps",
+                     "attack_table",
+                     "ch01_attacks",
+                     "ch02_maps",
+                     "ch03_texture",
+                     "common",
+                     "manifest_rates",
+                     "map_shift",
+                     "prototype_changes",
+                     "random_sign_noise",
+                     "rates",
+                     "shift_summary",
+                     "transform_outcomes",
+                     "zoo_table",
+]

@@ -70,11 +70,11 @@ def seminar_reading(rows) -> str:
     weakest = max(ITERATIVE, key=lambda a: by[a, 2]["rate"].value)
     mim_weakest = report.every(report.verdict(report.mcnemar(by["mim", 2]["correct"], by[a, 2]["correct"]), ">")
                                for a in ITERATIVE if a != "mim")
-    return "\n".join([
-        f"FGSM leaves {by['fgsm', 2]['rate']} % at ε=2 and {by['fgsm', 8]['rate']} % at ε=8 "
-        f"(seminar: {paper['fgsm', 2]}%, {paper['fgsm', 8]}%).",
-        f"Ten iterative steps at ε=8 leave at most {by[most_left8, 8]['rate']} % "
-        f"(seminar: {max(paper[a, 8] for a in ITERATIVE)}%).",
-        f"At ε=2 the weakest iterative attack here is {weakest.upper()} ({by[weakest, 2]['rate']} %); "
-        f"in the seminar it was MIM ({paper['mim', 2]}%).",
-        f"'MIM is the weakest iterative attack at ε=2' (paired tests against BIM and PGD): {mim_weakest}."])
+    fgsm = (f"FGSM leaves {by['fgsm', 2]['rate']} % at ε=2 and {by['fgsm', 8]['rate']} % at ε=8 "
+            f"(seminar: {paper['fgsm', 2]}%, {paper['fgsm', 8]}%).")
+    iterative = (f"Ten iterative steps at ε=8 leave at most {by[most_left8, 8]['rate']} % "
+                 f"(seminar: {max(paper[a, 8] for a in ITERATIVE)}%).")
+    ranking = (f"At ε=2 the weakest iterative attack here is {weakest.upper()} ({by[weakest, 2]['rate']} %); "
+               f"in the seminar it was MIM ({paper['mim', 2]}%).")
+    verdict = f"'MIM is the weakest iterative attack at ε=2' (paired tests against BIM and PGD): {mim_weakest}."
+    return f"{fgsm}\n{iterative}\n{ranking}\n{verdict}"

@@ -6,7 +6,13 @@ from __future__ import annotations
 import torch
 
 from .. import attacks, interpret, metrics, report, zoo
-from .ch01_attacks import ITERATIVE, SEMINAR_N, SEMINAR_SETTINGS, SEMINAR_VGG16, setting_name
+from .ch01_attacks import (
+    ITERATIVE,
+    SEMINAR_N,
+    SEMINAR_SETTINGS,
+    SEMINAR_VGG16,
+    setting_name,
+)
 from .common import attack_table, prototype_changes, random_sign_noise, shift_summary
 
 #: our three heads on one ResNet-8 trunk (chapter label → zoo name)
@@ -94,8 +100,8 @@ def maps_before_after(model, interpreters, x, y, eps="8/255", steps: int = 10) -
 def shift_table(models: dict, x, y, eps="8/255", steps: int = 10, k: int = 102) -> report.Table:
     """How far each map of ``SHIFT_MAPS`` moves under PGD, beside random ±ε noise and two
     unrelated random maps (:func:`~advlab.studies.common.shift_summary`)."""
-    rnd = [interpret.RandomMap(models["CNN (GAP)"], seed=s)(x, y) for s in (1, 2)]
-    iou_r, l1_r = metrics.topk_iou(*rnd, k).mean(), metrics.l1_distance(*rnd).mean()
+    r1, r2 = (interpret.RandomMap(models["CNN (GAP)"], seed=s)(x, y) for s in (1, 2))
+    iou_r, l1_r = metrics.topk_iou(r1, r2, k).mean(), metrics.l1_distance(r1, r2).mean()
     table = report.Table(["map", "top-10% IoU: PGD / noise / random map", "L1: PGD / noise / random map",
                           "border mass: clean → PGD", "prediction flipped, %: PGD / noise"])
     for label, how in SHIFT_MAPS:
@@ -115,8 +121,8 @@ def prototype_reading(model, x, y, eps="8/255", steps: int = 10, k: int = 4) -> 
     adv = attacks.PGD(model, eps=eps, steps=steps)(x, y)
     pc, pn = (prototype_changes(model, x, z, k=k) for z in (adv, random_sign_noise(x, eps, seed=0)))
     new = pc["new_of_predicted_class"]
-    lines = [f"top-{k} prototypes replaced, mean over {len(x)} images: PGD {pc['changed'].mean():.2f}, "
-             f"noise {pn['changed'].mean():.2f}"]
-    lines.append(f"new prototypes belonging to the adversarial prediction: {report.from_outcomes(new):.0f} % "
-                 f"of {len(new)} (a random class: 10%)" if len(new) else "no prototype was replaced")
+    lines = [(f"top-{k} prototypes replaced, mean over {len(x)} images: PGD {pc['changed'].mean():.2f}, "
+              f"noise {pn['changed'].mean():.2f}")]
+    lines.append((f"new prototypes belonging to the adversarial prediction: {report.from_outcomes(new):.0f} % "
+                  f"of {len(new)} (a random class: 10%)") if len(new) else "no prototype was replaced")
     return "\n".join(lines)

@@ -50,7 +50,7 @@ def transform_outcomes(models: dict, x, y, levels: dict, stylized: dict | None =
     checks.images(x)
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict of name -> model")
-    out = {}
+    out: dict = {}
     for name, values in levels.items():
         checks.choice(name, "transform", transforms.TRANSFORMS)
         out[name] = {}
@@ -119,7 +119,7 @@ def shift_summary(model, interpreter: str, x: torch.Tensor, y: torch.Tensor, eps
     attr = interpret.make(interpreter, model)
     adv = attacks.PGD(model, eps=eps, steps=steps, seed=seed)(x, y)
     noisy = random_sign_noise(x, eps, seed=seed)
-    out = {}
+    out: dict = {}
     for name, other in (("pgd", adv), ("noise", noisy)):
         shift = map_shift(attr, x, other, k=k)
         out[name] = {key: float(v.mean()) for key, v in shift.items() if key != "flipped"}
@@ -131,7 +131,10 @@ def manifest_rates(name: str) -> tuple:
     """The zoo manifest's clean and robust accuracy of model ``name`` as Rates, over the images
     each was measured on (the full test set; the recipe's ``robust_eval`` n)."""
     e = zoo.entry(name)
-    n_clean = int(re.search(r"\((\d+) images", e["clean_eval"]).group(1))
+    found = re.search(r"\((\d+) images", e["clean_eval"])
+    if found is None:
+        raise ValueError(f"{name}: the manifest's clean_eval does not say on how many images: {e['clean_eval']!r}")
+    n_clean = int(found.group(1))
     n_robust = int(e["recipe"]["robust_eval"]["n"])
     return report.from_accuracy(e["clean_accuracy"], n_clean), report.from_accuracy(e["robust_accuracy"], n_robust)
 
