@@ -20,7 +20,7 @@ def prototypes(model, x: torch.Tensor, classes, k: int = 4, title: str = "", siz
     with torch.no_grad():
         sims = model.similarity_maps(x)[0]
     h = x.shape[-1] // sims.shape[-1]
-    fig, axes = image_grid(2, k, size, extra_h=0.9 + (0.3 if title else 0))
+    fig, axes = image_grid(2, k, size, extra_h=0.6 + (0.3 if title else 0))
     for c, (j, s) in enumerate(zip(top[0].tolist(), score[0].tolist())):
         m = torch.nn.functional.interpolate(sims[j][None, None], size=x.shape[-2:], mode="bilinear",
                                             align_corners=False)[0, 0]
