@@ -51,7 +51,7 @@ def overlaps(fig) -> list[str]:
     axes = [a for a in fig.axes if a.get_visible()]
     found = []
     for ax in axes:
-        texts = [ax.title, ax._left_title, ax._right_title]
+        texts = [ax.title]
         if ax.axison:   # an axes switched off draws no labels
             texts += [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]
         for t in texts:

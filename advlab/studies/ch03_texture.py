@@ -69,7 +69,7 @@ def paper_table(out: dict) -> report.Table:
     for paper, (a, b) in ZHANG_ZHU_2019.items():
         m = PAPER_MATCH.get(paper, paper)
         table.add(f"{paper} / {m}" if m != paper else m, f"{a:.2f}", f"{b:.2f}", f"{b / a:.0%}",
-                  orig[m], styl[m], f"{styl[m].value / orig[m].value:.0%}")
+                  orig[m], styl[m], f"{kept(out, 'stylize', 0.5, m):.0%}")
     return table
 
 
