@@ -9,7 +9,7 @@ from .legibility import FONT, WIDTH_IN
 
 
 def to_hwc(img: torch.Tensor) -> np.ndarray:
-    """One C×H×W image tensor in [0, 1] to an H×W(×3) numpy array for ``imshow``."""
+    """One C×H×W image tensor in [0, 1] to an H×W(×3) numpy array for ``imshow`` (chapter 1 on)."""
     if img.dim() != 3:
         raise ValueError(f"img must be C×H×W, got {tuple(img.shape)}")
     a = img.detach().cpu().float().permute(1, 2, 0).numpy()
@@ -22,7 +22,8 @@ def image_kwargs(img: torch.Tensor) -> dict:
 
 
 def amplify(delta: torch.Tensor) -> tuple[np.ndarray, float]:
-    """Show a perturbation: 0.5 + delta·scale, with scale so the largest |delta| reaches the edge."""
+    """Show a perturbation: 0.5 + delta·scale, with scale so the largest |delta| reaches the edge
+    (chapter 1's attack explorer)."""
     m = float(delta.abs().max())
     scale = 0.5 / m if m > 0 else 1.0
     return to_hwc((0.5 + delta * scale).clamp(0, 1)), scale
@@ -58,7 +59,8 @@ def show_images(images, titles=None, ncols=None, size=1.8, suptitle=None):
 
 
 def overlay(ax, img: torch.Tensor, heat, alpha=0.5):
-    """Draw ``img`` with a heat map on top; returns the heat-map artist (for ``set_data``)."""
+    """Draw ``img`` with a heat map on top; returns the heat-map artist (for ``set_data``)
+    (chapter 2's map pairs and panels)."""
     ax.imshow(to_hwc(img), **image_kwargs(img))
     art = ax.imshow(np.asarray(heat), cmap="jet", alpha=alpha, vmin=0, vmax=1)
     ax.axis("off")

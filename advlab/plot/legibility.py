@@ -45,7 +45,8 @@ def smallest_text_pt(fig, column_in: float = COLUMN_IN) -> float:
 
 
 def overlaps(fig) -> list[str]:
-    """Titles, axis labels and tick labels of one axes that run into another axes' area."""
+    """Titles, axis labels and tick labels of one axes that run into another axes' area (the
+    check behind every chapter's figures, like :func:`smallest_text_pt`)."""
     renderer = fig.canvas.get_renderer()
     fig.draw(renderer)
     axes = [a for a in fig.axes if a.get_visible()]

@@ -66,7 +66,8 @@ def from_outcomes(correct, confidence: float = CONFIDENCE) -> Rate:
 
 
 def from_accuracy(accuracy: float, n: int) -> Rate:
-    """An accuracy measured on ``n`` images (a fraction of ``n``) as a :class:`Rate`."""
+    """An accuracy measured on ``n`` images (a fraction of ``n``) as a :class:`Rate` (chapter 1:
+    the zoo manifest's figures)."""
     k = round(accuracy * n)
     if abs(accuracy * n - k) > 1e-3 * max(1, n / 1000):
         raise ValueError(f"accuracy {accuracy} is not a whole number of {n} images")
@@ -75,7 +76,8 @@ def from_accuracy(accuracy: float, n: int) -> Rate:
 
 def from_percent(percent: float, n: int) -> Rate:
     """A paper's percentage over ``n`` test images as a :class:`Rate` of the nearest whole
-    number of images, shown as printed (``reported``) with that count's interval."""
+    number of images, shown as printed (``reported``) with that count's interval (chapters 1
+    and 2: the papers' rows)."""
     r = rate(round(percent * n / 100), n)
     return Rate(r.k, r.n, r.low, r.high, reported=percent)
 

@@ -26,7 +26,7 @@ def markdown_table(header, rows, digits: int = 1) -> str:
 
 @dataclass
 class Table:
-    """A table with a ``header`` and ``rows``; a notebook displays it as Markdown.
+    """A table with a ``header`` and ``rows``; a notebook displays it as Markdown (chapters 1–3).
 
     >>> Table(["", "clean"], [["paper", 98.8], ["ours", rate(290, 300)]])
     """

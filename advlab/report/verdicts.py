@@ -49,7 +49,10 @@ def verdict(evidence, claim: str = ">", tolerance: float = 0.0, alpha: float = 0
 
 def every(verdicts) -> str:
     """A claim made of several (e.g. "every AT model beats both controls"): holds if every part
-    holds, does not hold if any part does not hold, otherwise cannot tell."""
+    holds, does not hold if any part does not hold, otherwise cannot tell (chapters 2 and 3).
+    Requiring every part to hold at level α keeps the whole claim at level α (an
+    intersection-union test); "does not hold" from any one part is not corrected for the number
+    of parts."""
     verdicts = list(verdicts)
     if not verdicts or any(v not in (HOLDS, DOES_NOT_HOLD, CANNOT_TELL) for v in verdicts):
         raise ValueError(f"need one or more verdicts, got {verdicts}")

@@ -11,7 +11,8 @@ from ..core import checks
 
 
 def rates(outcomes):
-    """Every per-image outcome vector in a (nested) dict as a :class:`~advlab.report.Rate`."""
+    """Every per-image outcome vector in a (nested) dict as a :class:`~advlab.report.Rate`
+    (chapter 3's accuracy tables and curves)."""
     if isinstance(outcomes, dict):
         return {k: rates(v) for k, v in outcomes.items()}
     return report.from_outcomes(outcomes)
@@ -129,7 +130,7 @@ def shift_summary(model, interpreter: str, x: torch.Tensor, y: torch.Tensor, eps
 
 def manifest_rates(name: str) -> tuple:
     """The zoo manifest's clean and robust accuracy of model ``name`` as Rates, over the images
-    each was measured on (the full test set; the recipe's ``robust_eval`` n)."""
+    each was measured on (the full test set; the recipe's ``robust_eval`` n) (chapters 1–3)."""
     e = zoo.entry(name)
     found = re.search(r"\((\d+) images", e["clean_eval"])
     if found is None:
