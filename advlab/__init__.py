@@ -8,7 +8,7 @@
 Importing advlab has no side effects: no downloads, no warning filters, no
 thread settings.
 """
-from . import attacks, core, data, exercises, experiments, landscape, metrics, models, transforms, zoo
+from . import attacks, core, data, exercises, landscape, metrics, models, transforms, zoo
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,6 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # heavier, optional parts are imported on first use
     import importlib
-    if name in ("interpret", "widgets", "plot", "stylize", "train"):
+    if name in ("interpret", "widgets", "plot", "stylize", "train", "report", "studies"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'advlab' has no attribute {name!r}")

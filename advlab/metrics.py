@@ -21,20 +21,25 @@ def predict(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
+def correct(model, x: torch.Tensor, y: torch.Tensor, attack=None, batch_size: int = 256) -> torch.Tensor:
+    """Per image (bool, on the CPU): is ``x`` classified as ``y``, or with ``attack`` (an advlab
+    attack bound to ``model``) its adversarial image, attacked ``batch_size`` images at a time.
+    The outcomes paired tests and intervals are computed from (``advlab.report``)."""
+    y = checks.labels(y, len(x))
+    if attack is None:
+        return predict(model, x, batch_size).cpu() == y.cpu()
+    return torch.cat([predict(model, attack(x[i:i + batch_size], y[i:i + batch_size]), batch_size).cpu()
+                      == y[i:i + batch_size].cpu() for i in range(0, len(x), batch_size)])
+
+
 def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Fraction of ``x`` classified as ``y``."""
-    y = checks.labels(y, len(x))
-    return (predict(model, x, batch_size).cpu() == y.cpu()).float().mean().item()
+    return correct(model, x, y, batch_size=batch_size).float().mean().item()
 
 
 def robust_accuracy(model, attack, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Accuracy under ``attack`` (an advlab attack bound to ``model``)."""
-    y = checks.labels(y, len(x))
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        correct += (predict(model, attack(xb, yb), batch_size).cpu() == yb.cpu()).sum().item()
-    return correct / len(x)
+    return correct(model, x, y, attack, batch_size).sum().item() / len(x)
 
 
 def attack_success_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor,

@@ -21,7 +21,7 @@ RANKS = {
     "zoo": 4,
     "transforms": 5, "stylize": 5,
     "report": 6, "plot": 6,
-    "studies": 7, "widgets": 7, "exercises": 7, "experiments": 7,
+    "studies": 7, "widgets": 7, "exercises": 7,
     "__init__": 8, "__main__": 8,
 }
 

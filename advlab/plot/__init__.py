@@ -1,0 +1,30 @@
+"""Plotting helpers shared by chapters and widgets (computing stays elsewhere), by topic:
+``images`` (tensors to arrays, rows of images, overlays), ``maps`` (map grids and clean /
+adversarial pairs), ``curves`` (accuracy and loss curves), ``protopnet`` (prototypes), and
+``legibility`` (is every text at least 8 pt where the book shows the figure?)."""
+from .curves import accuracy_curves, loss_curves, transform_curves
+from .images import amplify, image_grid, image_kwargs, overlay, show_images, to_hwc
+from .legibility import COLUMN_IN, MIN_PT, overlaps, shown_width, smallest_text_pt
+from .maps import map_grid, map_pairs, pair_titles
+from .protopnet import prototypes
+
+__all__ = [
+           "COLUMN_IN",
+           "MIN_PT",
+           "accuracy_curves",
+           "amplify",
+           "image_grid",
+           "image_kwargs",
+           "loss_curves",
+           "map_grid",
+           "map_pairs",
+           "overlaps",
+           "overlay",
+           "pair_titles",
+           "prototypes",
+           "show_images",
+           "shown_width",
+           "smallest_text_pt",
+           "to_hwc",
+           "transform_curves",
+]

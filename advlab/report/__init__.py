@@ -1,0 +1,41 @@
+"""Reporting what a chapter measured: rates with Wilson 95 % intervals, paired tests on the same
+images, verdicts on a paper's claims computed from them ("holds", "does not hold", "cannot tell
+at this sample size"), and tables that set ours beside the paper (chapters 1–3).
+
+>>> print(al.report.rate(408, 500))
+81.6 [78.0, 84.8]
+"""
+from .intervals import (
+                        CONFIDENCE,
+                        Paired,
+                        Rate,
+                        from_accuracy,
+                        from_outcomes,
+                        from_percent,
+                        mcnemar,
+                        paired_ratio,
+                        rate,
+)
+from .tables import Table, cell, markdown_table, side_by_side
+from .verdicts import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, every, verdict
+
+__all__ = [
+                        "CANNOT_TELL",
+                        "CONFIDENCE",
+                        "DOES_NOT_HOLD",
+                        "HOLDS",
+                        "Paired",
+                        "Rate",
+                        "Table",
+                        "cell",
+                        "every",
+                        "from_accuracy",
+                        "from_outcomes",
+                        "from_percent",
+                        "markdown_table",
+                        "mcnemar",
+                        "paired_ratio",
+                        "rate",
+                        "side_by_side",
+                        "verdict",
+]

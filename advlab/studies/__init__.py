@@ -1,0 +1,36 @@
+"""The chapters' experiments, one module per chapter with the paper's numbers written once
+(``ch01_attacks``, ``ch02_maps``, ``ch03_texture``), on top of the shared experiments of
+``common`` (re-exported here).
+
+>>> rows, table = al.studies.ch01_attacks.seminar_table(model, x, y)
+"""
+from . import ch01_attacks, ch02_maps, ch03_texture, common
+from .common import (
+                     accuracy_vs_eps,
+                     attack_table,
+                     manifest_rates,
+                     map_shift,
+                     prototype_changes,
+                     random_sign_noise,
+                     rates,
+                     shift_summary,
+                     transform_outcomes,
+                     zoo_table,
+)
+
+__all__ = [
+                     "accuracy_vs_eps",
+                     "attack_table",
+                     "ch01_attacks",
+                     "ch02_maps",
+                     "ch03_texture",
+                     "common",
+                     "manifest_rates",
+                     "map_shift",
+                     "prototype_changes",
+                     "random_sign_noise",
+                     "rates",
+                     "shift_summary",
+                     "transform_outcomes",
+                     "zoo_table",
+]

@@ -1,0 +1,104 @@
+"""Chapter 3, shape vs texture: Zhang & Zhu 2019's claims that adversarially trained CNNs lose
+less under stylisation and saturation and more under patch shuffling, tested at our scale.
+The paper's numbers are written here once."""
+from __future__ import annotations
+
+import torch
+
+from .. import interpret, metrics, report, transforms, zoo
+from .common import rates, transform_outcomes
+
+#: the six ResNet-8 recipes (chapter label → zoo name)
+MODELS = {"standard": "cifar_resnet8", "underfit": "cifar_resnet8_underfit",
+          "FGSM 8": "cifar_resnet8_fgsm8", "PGD-L∞ 2": "cifar_resnet8_pgd_linf2",
+          "PGD-L∞ 8": "cifar_resnet8_pgd_linf8", "PGD-L2 0.5": "cifar_resnet8_pgd_l2"}
+CONTROLS = ("standard", "underfit")
+#: Zhang & Zhu 2019, ResNet-18 on Caltech-256: accuracy (%) on the original and the stylised
+#: test set, for the recipes nearest to ours (their L2 radius 4 is for 224×224 images)
+ZHANG_ZHU_2019 = {"standard": (83.32, 16.83), "underfit": (69.04, 9.75), "PGD-L∞ 8": (66.41, 19.75),
+                  "PGD-L∞ 2": (76.51, 21.89), "PGD-L2 4": (74.12, 22.53), "FGSM 8": (70.88, 21.23)}
+PAPER_MATCH = {"PGD-L2 4": "PGD-L2 0.5"}   # paper row → our row, where the names differ
+#: the accuracy table's columns (transform, level) and headers; ("saturate", 2) is the identity
+COLUMNS = [("saturate", 2), ("stylize", 0.5), ("saturate", 8), ("saturate", 64),
+           ("patch_shuffle", 2), ("patch_shuffle", 4), ("patch_shuffle", 8)]
+HEADERS = ["original", "stylised s=0.5", "saturated p=8", "p=64", "shuffled k=2", "k=4", "k=8"]
+ORIGINAL = ("saturate", 2)
+#: the claims tested: (transform, level, "more": AT models keep more than the controls, or "less")
+CLAIMS = [("stylize", 0.5, "more"), ("saturate", 8, "more"), ("saturate", 64, "more"),
+          ("patch_shuffle", 4, "less"), ("patch_shuffle", 8, "less")]
+
+
+def load() -> dict:
+    """The chapter's six models, by label."""
+    return {label: zoo.load(name) for label, name in MODELS.items()}
+
+
+def smoothgrad_table(models: dict, x, y, batch_size: int = 25) -> report.Table:
+    """Speckle (total variation) and correlation with image edges of each model's SmoothGrad
+    maps of the true class, beside a seeded uniform random map."""
+    table = report.Table(["model", "total variation (speckle)", "correlation with image edges"])
+    for label, m in models.items():
+        sg = interpret.make("smoothgrad", m)(x, y, batch_size=batch_size)
+        table.add(label, f"{metrics.total_variation(sg).mean():.3f}", f"{metrics.edge_alignment(sg, x).mean():.3f}")
+    noise = torch.rand(len(x), *x.shape[-2:], generator=torch.Generator().manual_seed(0))
+    return table.add("random map (baseline)", f"{metrics.total_variation(noise).mean():.3f}",
+                     f"{metrics.edge_alignment(noise, x).mean():.3f}")
+
+
+def outcomes(models: dict, x, y, stylized: dict | None = None, seed: int = 0) -> dict:
+    """Per-image outcomes of every model at every level of every registered transform
+    (:func:`~advlab.studies.common.transform_outcomes`)."""
+    levels = {t: lv for t, (_fn, _p, lv) in transforms.TRANSFORMS.items()}
+    return transform_outcomes(models, x, y, levels, stylized=stylized, seed=seed)
+
+
+def accuracy_table(out: dict) -> report.Table:
+    """Accuracy with its interval of every model at the chapter's columns."""
+    acc = rates(out)
+    models = list(out[ORIGINAL[0]][ORIGINAL[1]])
+    return report.Table(["model", *HEADERS], [[m] + [acc[t][v][m] for t, v in COLUMNS] for m in models])
+
+
+def paper_table(out: dict) -> report.Table:
+    """Zhang & Zhu's stylisation table beside ours: accuracy on the original and the stylised
+    images, and the fraction kept (stylised / original)."""
+    acc = rates(out)
+    orig, styl = acc[ORIGINAL[0]][ORIGINAL[1]], acc["stylize"][0.5]
+    table = report.Table(["model (paper / ours)", "Caltech-256", "Stylized Caltech-256", "kept",
+                          f"CIFAR-10 ({orig['standard'].n})", "stylised s=0.5", "kept"])
+    for paper, (a, b) in ZHANG_ZHU_2019.items():
+        m = PAPER_MATCH.get(paper, paper)
+        table.add(f"{paper} / {m}" if m != paper else m, f"{a:.2f}", f"{b:.2f}", f"{b / a:.0%}",
+                  orig[m], styl[m], f"{kept(out, 'stylize', 0.5, m):.0%}")
+    return table
+
+
+def kept(out: dict, transform: str, level, model: str) -> float:
+    """The fraction of its original accuracy ``model`` keeps under ``transform`` at ``level``."""
+    return float(out[transform][level][model].float().mean() / out[ORIGINAL[0]][ORIGINAL[1]][model].float().mean())
+
+
+def claim_verdicts(out: dict, transform: str, level, want: str) -> tuple[str, str]:
+    """Verdicts, on raw accuracy and on the kept fraction, of "every adversarially trained model
+    keeps ``want`` ("more" or "less") than each control": every AT model against each control
+    in a paired test on the same images (McNemar for raw accuracy, the delta-method test of
+    :func:`advlab.report.paired_ratio` for kept fractions), combined with
+    :func:`advlab.report.every` (holds if all 2×(AT models) comparisons hold)."""
+    direction = ">" if want == "more" else "<"
+    at = [m for m in out[transform][level] if m not in CONTROLS]
+    after, before = out[transform][level], out[ORIGINAL[0]][ORIGINAL[1]]
+    raw = report.every(report.verdict(report.mcnemar(after[a], after[c]), direction) for a in at for c in CONTROLS)
+    frac = report.every(report.verdict(report.paired_ratio(after[a], before[a], after[c], before[c]), direction)
+                        for a in at for c in CONTROLS)
+    return raw, frac
+
+
+def claims_table(out: dict) -> report.Table:
+    """Each claim of ``CLAIMS`` with the kept fractions and its two computed verdicts."""
+    table = report.Table(["transform", "claim", "kept: AT models", "kept: standard / underfit", "raw accuracy",
+                          "kept fraction"])
+    for t, v, want in CLAIMS:
+        at = [kept(out, t, v, m) for m in out[t][v] if m not in CONTROLS]
+        table.add(f"{t} {v:g}", f"AT keeps {want}", f"{min(at):.2f}–{max(at):.2f}",
+                  " / ".join(f"{kept(out, t, v, c):.2f}" for c in CONTROLS), *claim_verdicts(out, t, v, want))
+    return table

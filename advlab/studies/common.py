@@ -1,0 +1,158 @@
+"""Experiments the chapters share: accuracy under attack and transforms (as per-image outcomes
+and rates with intervals), how far maps and prototypes move, and the zoo's table."""
+from __future__ import annotations
+
+import re
+
+import torch
+
+from .. import attacks, interpret, metrics, report, transforms, zoo
+from ..core import checks
+
+
+def rates(outcomes):
+    """Every per-image outcome vector in a (nested) dict as a :class:`~advlab.report.Rate`
+    (chapter 3's accuracy tables and curves)."""
+    if isinstance(outcomes, dict):
+        return {k: rates(v) for k, v in outcomes.items()}
+    return report.from_outcomes(outcomes)
+
+
+def accuracy_vs_eps(model, attack: str, eps_values, x, y, **attack_kwargs) -> list:
+    """Accuracy (a Rate) of ``model`` under ``attack`` at each ε; ε = 0 is the clean accuracy
+    (chapter 1)."""
+    return [report.from_outcomes(metrics.correct(model, x, y, attacks.make(attack, model, eps=e, **attack_kwargs)))
+            for e in eps_values]
+
+
+def attack_table(model, settings, x, y, scale: float = 255.0) -> list[dict]:
+    """Outcomes under each ``(attack, eps, steps)`` setting, ε in units of 1/``scale``
+    (chapters 1 and 2): rows with ``attack``, ``eps``, ``steps``, ``correct`` (per image) and
+    ``rate`` (accuracy with its interval). ``("clean", 0, 0)`` is the clean accuracy. Step sizes
+    follow each attack's default (FGSM: ε; BIM and MIM: ε/steps; PGD: 2.5·ε/steps from a random
+    start)."""
+    rows = []
+    for name, eps, steps in settings:
+        atk = None if name == "clean" else attacks.make(name, model, eps=eps / scale, **attacks.steps_for(name, steps))
+        ok = metrics.correct(model, x, y, atk)
+        rows.append({"attack": name, "eps": eps, "steps": steps, "correct": ok, "rate": report.from_outcomes(ok)})
+    return rows
+
+
+def transform_outcomes(models: dict, x, y, levels: dict, stylized: dict | None = None, seed: int = 0) -> dict:
+    """Per-image outcomes of every model on ``x`` under every transform and level (chapter 3).
+
+    ``levels``: transform name (a key of ``advlab.transforms.TRANSFORMS``) → levels.
+    ``stylized``: optional precomputed stylisations of ``x`` (strength → images, from
+    ``advlab.stylize.subset``), used instead of optimising again.
+    Returns ``{transform: {level: {model name: bool per image}}}``; every transformed batch is
+    computed once and shared by the models. :func:`rates` turns it into accuracies.
+    """
+    checks.images(x)
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict of name -> model")
+    out: dict = {}
+    for name, values in levels.items():
+        checks.choice(name, "transform", transforms.TRANSFORMS)
+        out[name] = {}
+        for level in values:
+            if name == "stylize" and stylized and float(level) in stylized:
+                xt = stylized[float(level)]
+                if xt.shape != x.shape:
+                    raise ValueError(f"stylized[{level}] has shape {tuple(xt.shape)}, x has {tuple(x.shape)}")
+            else:
+                xt = transforms.apply(name, x, level, seed=seed)
+            out[name][level] = {m: metrics.correct(model, xt, y) for m, model in models.items()}
+    return out
+
+
+def random_sign_noise(x: torch.Tensor, eps: float, seed: int = 0) -> torch.Tensor:
+    """``clip(x + ε·s)`` with s a seeded random ±1 pattern: the random perturbation of an
+    attack's L∞ size, the baseline for "how much does any change of this size move the maps"
+    (chapter 2)."""
+    from ..landscape import random_sign
+    checks.images(x)
+    eps = checks.parse_eps(eps)
+    return (x + eps * random_sign(x, seed)).clamp(0, 1)
+
+
+def map_shift(interpreter, x: torch.Tensor, x_other: torch.Tensor, k: int = 102, border: int = 4) -> dict:
+    """How far the maps move from ``x`` to ``x_other`` (attacked or noised) (chapter 2).
+
+    Maps are those of each image's *predicted* class under ``interpreter`` (an advlab
+    interpreter; :func:`advlab.interpret.predict_and_map`), normalised. Returns per-image
+    tensors: ``iou`` (top-``k`` pixels; default 10 % of 32×32), ``l1``, ``border_clean``,
+    ``border_other``, ``flipped`` (prediction changed).
+    """
+    checks.images(x)
+    checks.images(x_other, "x_other")
+    if x.shape != x_other.shape:
+        raise ValueError(f"x_other must have the shape of x {tuple(x.shape)}, got {tuple(x_other.shape)}")
+    (p, a), (q, b) = interpret.predict_and_map(interpreter, x), interpret.predict_and_map(interpreter, x_other)
+    return {"iou": metrics.topk_iou(a, b, k), "l1": metrics.l1_distance(a, b),
+            "border_clean": metrics.border_mass(a, border), "border_other": metrics.border_mass(b, border),
+            "flipped": (p.argmax(1) != q.argmax(1)).float()}
+
+
+def prototype_changes(model, x: torch.Tensor, x_other: torch.Tensor, k: int = 4) -> dict:
+    """ProtoPNet's ``k`` most activated prototypes (any class; :func:`advlab.interpret.top_prototypes`)
+    on ``x`` and on ``x_other``: per image, how many of the top-``k`` changed, and per new
+    prototype, whether it belongs to the class predicted on ``x_other`` (chapter 2)."""
+    top, _ = interpret.top_prototypes(model, x, k)
+    top_o, _ = interpret.top_prototypes(model, x_other, k)
+    q = metrics.predict(model, x_other)
+    changed, of_new_class = [], []
+    for i in range(len(x)):
+        new = sorted(set(top_o[i].tolist()) - set(top[i].tolist()))
+        changed.append(len(new))
+        of_new_class += [int(model.prototype_class[j] == q[i]) for j in new]
+    return {"changed": torch.tensor(changed, dtype=torch.float),
+            "new_of_predicted_class": torch.tensor(of_new_class, dtype=torch.float),
+            "top": top, "top_other": top_o}
+
+
+def shift_summary(model, interpreter: str, x: torch.Tensor, y: torch.Tensor, eps="8/255", steps: int = 10,
+                  k: int = 102, seed: int = 0) -> dict:
+    """Means of :func:`map_shift` for a PGD attack (ε, ``steps``) and for the random ±ε noise
+    baseline, with maps from the interpreter named ``interpreter`` (chapter 2):
+    ``{"pgd": {...}, "noise": {...}}``, each with iou, l1, border_clean, border_other, and
+    ``flipped`` as a Rate (share of images whose prediction changed, with its interval)."""
+    attr = interpret.make(interpreter, model)
+    adv = attacks.PGD(model, eps=eps, steps=steps, seed=seed)(x, y)
+    noisy = random_sign_noise(x, eps, seed=seed)
+    out: dict = {}
+    for name, other in (("pgd", adv), ("noise", noisy)):
+        shift = map_shift(attr, x, other, k=k)
+        out[name] = {key: float(v.mean()) for key, v in shift.items() if key != "flipped"}
+        out[name]["flipped"] = report.from_outcomes(shift["flipped"])
+    return out
+
+
+def manifest_rates(name: str) -> tuple:
+    """The zoo manifest's clean and robust accuracy of model ``name`` as Rates, over the images
+    each was measured on (the full test set; the recipe's ``robust_eval`` n) (chapters 1–3)."""
+    e = zoo.entry(name)
+    found = re.search(r"\((\d+) images", e["clean_eval"])
+    if found is None:
+        raise ValueError(f"{name}: the manifest's clean_eval does not say on how many images: {e['clean_eval']!r}")
+    n_clean = int(found.group(1))
+    n_robust = int(e["recipe"]["robust_eval"]["n"])
+    return report.from_accuracy(e["clean_accuracy"], n_clean), report.from_accuracy(e["robust_accuracy"], n_robust)
+
+
+NORMS = {"linf": "L∞", "l2": "L2"}
+
+
+def zoo_table(names, digits: int = 2) -> report.Table:
+    """The models of a chapter with their recipe and the manifest's accuracies with intervals
+    (chapters 2 and 3)."""
+    table = report.Table(["model", "training", "epochs", "clean % (full test set)", "robust %", "train min"],
+                         digits=digits)
+    for n in names:
+        e = zoo.entry(n)
+        adv = e["recipe"].get("adversarial")
+        eps = adv and (f"{adv['eps'] * 255:.0f}/255" if abs(adv["eps"] * 255 - round(adv["eps"] * 255)) < 1e-6
+                       else f"{adv['eps']:g}")
+        how = "standard" if not adv else f"{adv['attack'].upper()}-{adv['steps']} {NORMS[adv['norm']]} ε={eps}"
+        table.add(f"`{n}`", how, e["recipe"]["epochs"], *manifest_rates(n), f"{e['train_seconds'] / 60:.0f}")
+    return table

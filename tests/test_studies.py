@@ -1,0 +1,175 @@
+import pytest
+import torch
+
+import advlab as al
+from advlab import report
+from advlab.studies import ch01_attacks as ch01
+from advlab.studies import ch02_maps as ch02
+from advlab.studies import ch03_texture as ch03
+
+
+def test_attack_table_and_curve(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    rows = al.studies.attack_table(tiny_gap, [("clean", 0, 0), ("fgsm", 8, 1), ("pgd", 8, 5)], x, y)
+    assert [r["attack"] for r in rows] == ["clean", "fgsm", "pgd"]
+    assert rows[0]["rate"].value == pytest.approx(al.metrics.accuracy(tiny_gap, x, y))
+    pgd = al.attacks.make("pgd", tiny_gap, eps=8 / 255, steps=5)
+    assert rows[2]["rate"].value == al.metrics.robust_accuracy(tiny_gap, pgd, x, y)
+    assert rows[2]["correct"].dtype == torch.bool and rows[2]["rate"] == report.from_outcomes(rows[2]["correct"])
+    curve = al.studies.accuracy_vs_eps(tiny_gap, "pgd", [0.0, 0.1], x, y, steps=3)
+    assert curve[0] == rows[0]["rate"] and curve[1].value <= curve[0].value
+
+
+def test_transform_outcomes_match_direct_evaluation(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    models = {"a": tiny_gap, "b": al.models.GapCNN(widths=(8, "P", 16), num_classes=5).eval()}
+    fake = {0.5: torch.zeros_like(x)}
+    out = al.studies.transform_outcomes(models, x, y, {"saturate": [2, 16], "patch_shuffle": [4], "stylize": [0.5]},
+                                        stylized=fake, seed=2)
+    res = al.studies.rates(out)
+    assert list(res) == ["saturate", "patch_shuffle", "stylize"]
+    for name, m in models.items():
+        assert res["saturate"][2][name].value == pytest.approx(al.metrics.accuracy(m, x, y))
+        assert res["saturate"][16][name].value == pytest.approx(al.metrics.accuracy(m, al.transforms.saturate(x, 16), y))
+        assert res["patch_shuffle"][4][name].value == pytest.approx(
+            al.metrics.accuracy(m, al.transforms.patch_shuffle(x, 4, seed=2), y))
+        assert res["stylize"][0.5][name].value == pytest.approx(al.metrics.accuracy(m, torch.zeros_like(x), y))
+    with pytest.raises(ValueError, match="transform"):
+        al.studies.transform_outcomes(models, x, y, {"blur": [1]})
+    with pytest.raises(ValueError, match="models"):
+        al.studies.transform_outcomes({}, x, y, {"saturate": [2]})
+
+
+def test_map_shift_is_zero_for_the_same_image_and_matches_metrics(tiny_gap, tiny_batch):
+    x, _ = tiny_batch
+    gc = al.interpret.GradCAM(tiny_gap)
+    same = al.studies.map_shift(gc, x, x.clone(), k=25)
+    assert torch.all(same["iou"] == 1) and torch.all(same["l1"] == 0) and torch.all(same["flipped"] == 0)
+    noisy = al.studies.random_sign_noise(x, "16/255", seed=1)
+    assert (noisy - x).abs().max() <= 16 / 255 + 1e-6
+    assert torch.equal(noisy, al.studies.random_sign_noise(x, "16/255", seed=1))
+    shift = al.studies.map_shift(gc, x, noisy, k=25)
+    p, q = al.metrics.predict(tiny_gap, x), al.metrics.predict(tiny_gap, noisy)
+    a, b = al.interpret.normalize(gc(x, p)), al.interpret.normalize(gc(noisy, q))
+    assert torch.allclose(shift["iou"], al.metrics.topk_iou(a, b, 25))
+    assert torch.allclose(shift["border_other"], al.metrics.border_mass(b, 4))
+    assert torch.equal(shift["flipped"], (p != q).float())
+    with pytest.raises(ValueError, match="x_other"):
+        al.studies.map_shift(gc, x, x[:2])
+
+
+def test_prototype_changes(tiny_proto, tiny_batch):
+    x, _ = tiny_batch
+    same = al.studies.prototype_changes(tiny_proto, x, x.clone(), k=4)
+    assert torch.all(same["changed"] == 0) and len(same["new_of_predicted_class"]) == 0
+    other = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(9))
+    diff = al.studies.prototype_changes(tiny_proto, x, other, k=4)
+    for i in range(4):
+        assert diff["changed"][i] == len(set(diff["top_other"][i].tolist()) - set(diff["top"][i].tolist()))
+    assert set(diff["new_of_predicted_class"].tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="ProtoPNet"):
+        al.studies.prototype_changes(al.models.GapCNN(), x, x)
+
+
+def test_shift_summary_averages_map_shift(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    s = al.studies.shift_summary(tiny_gap, "gradcam", x, y, eps="8/255", steps=3, k=25, seed=4)
+    adv = al.attacks.PGD(tiny_gap, eps="8/255", steps=3, seed=4)(x, y)
+    ref = al.studies.map_shift(al.interpret.GradCAM(tiny_gap), x, adv, k=25)
+    assert s["pgd"]["iou"] == pytest.approx(float(ref["iou"].mean()))
+    assert s["pgd"]["flipped"] == report.from_outcomes(ref["flipped"])
+    noise = al.studies.map_shift(al.interpret.GradCAM(tiny_gap), x, al.studies.random_sign_noise(x, "8/255", seed=4),
+                                 k=25)
+    assert s["noise"]["l1"] == pytest.approx(float(noise["l1"].mean()))
+
+
+def test_manifest_rates_and_zoo_table():
+    clean, robust = al.studies.manifest_rates("mnist_cnn_at")
+    e = al.zoo.entry("mnist_cnn_at")
+    assert (clean.n, robust.n) == (10_000, 1000)
+    assert clean.value == pytest.approx(e["clean_accuracy"]) and robust.value == pytest.approx(e["robust_accuracy"])
+    md = al.studies.zoo_table(["mnist_cnn", "mnist_cnn_at"])._repr_markdown_()
+    assert "| `mnist_cnn_at` | PGD-7 L∞ ε=0.3 | 8 | 98.85 [" in md and md.count("\n") == 3
+
+
+@pytest.mark.parametrize("row, n", [(ch01.MADRY_2018_MNIST.values(), ch01.MNIST_TEST_N),
+                                    *((r, ch01.SEMINAR_N) for r in ch02.SEMINAR.values())])
+def test_the_papers_numbers_are_whole_numbers_of_their_test_images(row, n):
+    for v in row:
+        r = report.from_percent(v, n)
+        assert f"{r:.2f}".startswith(f"{v:.2f} [")   # shown as printed
+        if v != 42.41:   # the seminar's attention pooling, FGSM (2,1): no whole number of 299 images
+            assert round(100 * r.value, 2) == pytest.approx(v)
+
+
+def test_chapter_1_tables(tiny_gap, tiny_batch):
+    x, y = tiny_batch
+    madry = ch01.madry_table(tiny_gap, x, y)._repr_markdown_().splitlines()
+    assert madry[0] == "|  | clean | FGSM | PGD-40 | PGD-100 |"
+    assert madry[2].startswith("| Madry et al. 2018 (paper, full test set) | 98.8 [98.6, 99.0] |")
+    assert madry[4].startswith("| advlab manifest: full test set / first 1,000 | 98.9 [98.6, 99.0] | – |") and madry[4].count("–") == 2
+    rows, table = ch01.seminar_table(tiny_gap, x, y)
+    assert len(rows) == len(ch01.SEMINAR_SETTINGS) == len(table.rows)
+    assert table.rows[1][0] == "FGSM (2,1)" and f"{table.rows[0][1]:.2f}".startswith("88.96 [")
+    text = ch01.seminar_reading(rows)
+    assert "seminar: 39.46%, 21.07%" in text and text.splitlines()[-1].endswith(
+        (f"{report.HOLDS}.", f"{report.DOES_NOT_HOLD}.", f"{report.CANNOT_TELL}."))
+
+
+def fake_rows(correct_by_setting):
+    return [{"attack": a, "eps": e, "steps": s, "correct": c, "rate": report.from_outcomes(c)}
+            for (a, e, s), c in zip(ch01.SEMINAR_SETTINGS, correct_by_setting)]
+
+
+def test_chapter_2_ranking_verdicts():
+    g = torch.Generator().manual_seed(0)
+    coin = lambda p: [torch.rand(300, generator=g) < p for _ in ch01.SEMINAR_SETTINGS]
+    ours = {"CNN (GAP)": fake_rows(coin(0.2)), "attention pooling": fake_rows(coin(0.6)), "ProtoPNet": fake_rows(coin(0.2))}
+    means, claims = ch02.ranking(ours)
+    assert [r[0] for r in means.rows] == list(ours) and means.rows[0][1] == "6.2"   # the seminar's VGG16
+    assert claims.rows[0][2] == report.HOLDS            # attention pooling clearly most robust
+    assert claims.rows[1][2] == report.CANNOT_TELL      # below attention pooling, but level with the CNN
+    same = [torch.arange(300) % 5 == 0] * 9
+    equal = ch02.ranking({k: fake_rows(same) for k in ours})[1]
+    assert [r[2] for r in equal.rows] == [report.DOES_NOT_HOLD] * 2   # identical outcomes: equal within 2 points
+    assert "vs CNN (GAP): +0.0 [+0.0, +0.0] (p = 1)" in equal.rows[0][1]
+    table = ch02.seminar_table(ours)
+    assert table.header[1:3] == ["VGG16 (seminar, 299)", "CNN (GAP) (ours, 300)"] and len(table.rows) == 9
+
+
+def test_chapter_2_maps_shift_and_prototypes(tiny_gap, tiny_attention, tiny_proto, tiny_batch):
+    x, y = tiny_batch
+    res = ch02.maps_before_after(tiny_gap, ("cam", "gradcam"), x, y, steps=2)
+    assert set(res["maps"]) == {"cam", "gradcam"} and res["maps"]["cam"][0].shape == (4, 16, 16)
+    assert torch.equal(res["q"], al.metrics.predict(tiny_gap, res["x_adv"]))
+    models = {"CNN (GAP)": tiny_gap, "attention pooling": tiny_attention, "ProtoPNet": tiny_proto}
+    table = ch02.shift_table(models, x, y, steps=2, k=25)
+    assert [r[0] for r in table.rows] == [f"{m}: {h}" for m, h in ch02.SHIFT_MAPS]
+    assert "[" in table.rows[0][4]   # the flip rates carry intervals
+    text = ch02.prototype_reading(tiny_proto, x, y, steps=2)
+    assert text.startswith("top-4 prototypes replaced, mean over 4 images")
+
+
+def fake_outcomes(acc):
+    """Outcomes of 400 images with the given accuracy per (transform, level, model)."""
+    out = {}
+    for (t, v, m), a in acc.items():
+        k = round(a * 400)
+        out.setdefault(t, {}).setdefault(v, {})[m] = torch.arange(400) < k
+    return out
+
+
+def test_chapter_3_claims_and_tables():
+    acc = {}
+    for m in ch03.MODELS:
+        at = m not in ch03.CONTROLS
+        acc["saturate", 2, m] = 0.6 if at else 0.8
+        acc["stylize", 0.5, m] = 0.45 if at else 0.32    # AT keeps 75 %, controls 40 %
+        acc["patch_shuffle", 4, m] = 0.25   # the same accuracy: AT keeps more, the claim "less" fails
+    out = fake_outcomes(acc)
+    assert ch03.claim_verdicts(out, "stylize", 0.5, "more") == (report.HOLDS, report.HOLDS)
+    assert ch03.claim_verdicts(out, "patch_shuffle", 4, "less") == (report.CANNOT_TELL, report.DOES_NOT_HOLD)
+    assert ch03.kept(out, "stylize", 0.5, "FGSM 8") == pytest.approx(0.75)
+    paper = ch03.paper_table(out)._repr_markdown_().splitlines()
+    assert paper[2].startswith("| standard | 83.32 | 16.83 | 20% | 80.0 [") and paper[2].endswith("| 40% |")
+    assert paper[6].startswith("| PGD-L2 4 / PGD-L2 0.5 | 74.12 | 22.53 | 30% |")
