@@ -260,9 +260,11 @@ def bench_book():
 
 def report(res):
     m = res["machine"]
-    out = [f"# advlab benchmarks\n", f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} with "
+    out = ["# advlab benchmarks\n", f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} with "
            f"{m['threads']} threads; medians of {m['repeats']} runs in one process.\n", "## Attacks (PGD, L∞)\n",
-           "| model | steps | batch | limit s | limit in chunks s | advlab s | torchattacks s | captum.robust s | advlab / limit | advlab / limit in chunks | advlab / torchattacks | advlab / fastest peer | page faults (k) limit / advlab / ta | accuracy advlab / ta / captum |",
+           "| model | steps | batch | limit s | limit in chunks s | advlab s | torchattacks s | captum.robust s "
+           "| advlab / limit | advlab / limit in chunks | advlab / torchattacks | advlab / fastest peer "
+           "| page faults (k) limit / advlab / ta | accuracy advlab / ta / captum |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["attacks"]:
         s, a = r["seconds"], r["accuracy"]
@@ -271,7 +273,8 @@ def report(res):
         f = r.get("page_faults") or {}
         pf = " / ".join(f"{f[k] / 1000:.0f}" for k in ("limit", "advlab", "torchattacks")) if f else "–"
         out.append(f"| {r['model']} | {r['steps']} | {r['batch']} | {s['limit']:.3f} | {s['limit_chunked']:.3f} | "
-                   f"{s['advlab']:.3f} | {s['torchattacks']:.3f} | {s['captum.robust']:.3f} | {s['advlab'] / s['limit']:.2f}× | "
+                   f"{s['advlab']:.3f} | {s['torchattacks']:.3f} | {s['captum.robust']:.3f} | "
+                   f"{s['advlab'] / s['limit']:.2f}× | "
                    f"{s['advlab'] / s['limit_chunked']:.2f}× | "
                    f"{s['advlab'] / s['torchattacks']:.2f}× | {s['advlab'] / fastest:.2f}× | {pf} | {acc} |")
     chunk = res["attacks"][0]["advlab_batch_size"]
@@ -283,22 +286,29 @@ def report(res):
             "cache, is how advlab gets under the whole-batch limit; how much it saves varies from run to "
             "run with the allocator's and the machine's state. Every contender runs round-robin in each "
             "repeat.\n",
-            "Goals: advlab ≤ 0.75× torchattacks on the CIFAR-10 CNN at batch 256; ≤ 1.0× the fastest peer everywhere.\n",
-            "## Interpreters (64 CIFAR-10 images)\n", "| method | reference | advlab s | reference s | ratio | ms / image |", "|---|---|---|---|---|---|"]
+            "Goals: advlab ≤ 0.75× torchattacks on the CIFAR-10 CNN at batch 256; "
+            "≤ 1.0× the fastest peer everywhere.\n",
+            "## Interpreters (64 CIFAR-10 images)\n",
+            "| method | reference | advlab s | reference s | ratio | ms / image |",
+            "|---|---|---|---|---|---|"]
     for r in res["interpreters"]:
         out.append(f"| {r['method']} | {r['reference']} | {r['advlab_s']:.3f} | {r['reference_s']:.3f} | "
                    f"{r['advlab_s'] / r['reference_s']:.2f}× | {r['ms_per_image']:.1f} |")
-    out += ["\nGoal: ratio ≤ 1.05× (advlab adds no overhead).\n", "## Slider latency (value change → figure drawn and encoded)\n",
-            "| panel | changes | p50 ms | p95 ms | compute ms | draw + PNG ms | static frames | precompute s | static twin KB |",
+    out += ["\nGoal: ratio ≤ 1.05× (advlab adds no overhead).\n",
+            "## Slider latency (value change → figure drawn and encoded)\n",
+            "| panel | changes | p50 ms | p95 ms | compute ms | draw + PNG ms | static frames | precompute s "
+            "| static twin KB |",
             "|---|---|---|---|---|---|---|---|---|"]
     for r in res["slider"]:
-        out.append(f"| {r['panel']} | {r['changes']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['compute_ms']:.0f} | "
+        out.append(f"| {r['panel']} | {r['changes']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
+                   f"{r['compute_ms']:.0f} | "
                    f"{r['draw_ms']:.0f} | "
                    f"{r['static_frames']} | {r['static_s']:.1f} | {r['static_kb']:.0f} |")
     out.append("\nGoal: p95 ≤ 100 ms.\n")
     if res.get("book"):
         b = res["book"]
-        out += ["## Book build (clean, executed)\n", f"- status: {'ok' if b['ok'] else 'FAILED'}; wall {b['wall_s']:.0f} s; "
+        out += ["## Book build (clean, executed)\n",
+                f"- status: {'ok' if b['ok'] else 'FAILED'}; wall {b['wall_s']:.0f} s; "
                 f"peak RSS of the build's process tree {b['peak_rss_mb']:.0f} MB (largest process "
                 f"{b['peak_rss_one_process_mb']:.0f} MB); largest page {b['largest_page_mb']:.2f} MB"]
         out += [f"- {k}: executed in {v:.0f} s" for k, v in b["chapters_s"].items()]
