@@ -4,8 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .core import checks
-from .core import frozen_eval
+from .core import checks, frozen_eval
 
 
 def gradient_sign(model, x, y) -> torch.Tensor:

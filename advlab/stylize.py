@@ -130,6 +130,7 @@ def write_subset(n: int = 500, strengths=SUBSET_STRENGTHS, steps: int = 60, seed
     ``"random"``, ``seed``) and store them as uint8 in ``advlab/_data`` (run once, offline:
     ``python -m advlab.stylize``). The book reads this file instead of optimising again."""
     import numpy as np
+
     from . import data
     x = data.subset("cifar10", n).x
     out = np.zeros((len(strengths), n, 3, 32, 32), dtype=np.uint8)
@@ -152,6 +153,7 @@ def subset(strength: float, n: int | None = None) -> torch.Tensor:
     """The first ``n`` bundled CIFAR-10 test images, stylised at a precomputed ``strength``
     (one of :data:`SUBSET_STRENGTHS`, or 0 for the originals), as float N×3×32×32."""
     import numpy as np
+
     from . import data
     path = _subset_path()
     with np.load(path) as f:

@@ -13,6 +13,8 @@ uses (the first is the identity) and :func:`apply` calls any of them by name.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from .core import checks
@@ -48,7 +50,7 @@ def stylize(x: torch.Tensor, strength: float, style: str = "random", seed: int =
     return _stylize(x, style=style, strength=strength, seed=seed, **kwargs)
 
 
-TRANSFORMS = {
+TRANSFORMS: dict[str, tuple[Callable[..., torch.Tensor], str, tuple]] = {
     # name: (function, name of the strength parameter, levels; the first level is the identity)
     "saturate": (saturate, "p", (2, 4, 8, 16, 64, 256)),
     "patch_shuffle": (patch_shuffle, "k", (1, 2, 4, 8)),

@@ -3,9 +3,9 @@ import itertools
 
 import pytest
 import torch
+from conftest import hook_count
 
 import advlab as al
-from conftest import hook_count
 
 CASES = list(itertools.product(sorted(al.attacks.REGISTRY), ["linf", "l2"], [False, True]))
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import hook_count
 
 import advlab as al
-from conftest import hook_count
 
 NAMES = sorted(al.interpret.REGISTRY)
 

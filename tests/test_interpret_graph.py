@@ -3,10 +3,10 @@ the parameters, checked with gradcheck on a tiny double-precision model with smo
 (ReLU's second derivative is zero, which would hide a missing ``create_graph``)."""
 import pytest
 import torch
+from conftest import hook_count
 from torch import nn
 
 import advlab as al
-from conftest import hook_count
 
 DIFFERENTIABLE = sorted(n for n, cls in al.interpret.REGISTRY.items() if cls.differentiable)
 FIXED = sorted(n for n, cls in al.interpret.REGISTRY.items() if not cls.differentiable)

@@ -2,9 +2,9 @@
 captum called directly, and properties that a wrong reduction would break."""
 import pytest
 import torch
+from conftest import hook_count
 
 import advlab as al
-from conftest import hook_count
 
 NAMES = sorted(al.interpret.LAYER_REGISTRY)
 NEURON_LAYER = "features.2"  # tiny_gap: features = conv_bn(8), pool, conv_bn(16); fed by features.1

@@ -5,10 +5,10 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import hook_count
 
 import advlab as al
 from advlab.attacks import objectives
-from conftest import hook_count
 
 
 def class0_logit(model, x_adv, x, y):

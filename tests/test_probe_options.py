@@ -1,9 +1,9 @@
 """LayerProbe's options for ending a forward pass early and substituting a layer's output."""
 import pytest
 import torch
+from conftest import hook_count
 
 import advlab as al
-from conftest import hook_count
 
 
 def test_stop_at_true_ends_after_every_probed_layer(tiny_gap, tiny_batch):

@@ -98,6 +98,7 @@ class Attack:
                 if self.restarts == 1:
                     return x_adv
                 best = self._keep_best(best, x_adv, x, y)
+            assert best is not None
             return best[0]
 
     # -- the maths ---------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -32,7 +32,7 @@ def frozen_eval(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
             p.requires_grad_(True)
 
 
-_N_CLASSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_N_CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def n_classes(model: torch.nn.Module, x: torch.Tensor) -> int:

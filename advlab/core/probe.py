@@ -82,7 +82,7 @@ class LayerProbe:
                 return n
         raise ValueError("layer module is not part of the model")
 
-    def __enter__(self) -> "LayerProbe":
+    def __enter__(self) -> LayerProbe:
         for key, module in self.modules.items():
             self._handles.append(module.register_forward_hook(self._hook(key)))
         return self

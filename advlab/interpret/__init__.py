@@ -13,8 +13,16 @@ from ..core.probe import resolve_layer
 from .base import Interpreter
 from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
-from .layers import (LAYER_REGISTRY, InternalInfluence, LayerActivation, LayerAttribution, LayerConductance,
-                     LayerGradientXActivation, NeuronConductance, make_layer)
+from .layers import (
+    LAYER_REGISTRY,
+    InternalInfluence,
+    LayerActivation,
+    LayerAttribution,
+    LayerConductance,
+    LayerGradientXActivation,
+    NeuronConductance,
+    make_layer,
+)
 from .own import AttentionMap, PrototypeMap
 from .predicted import predict_and_map, top_prototypes
 
@@ -29,7 +37,8 @@ def make(name: str, model, **kwargs) -> Interpreter:
 
 
 __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "ScoreCAM", "RandomMap",
-           "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients", "REGISTRY", "make", "normalize",
+           "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients", "REGISTRY", "make",
+           "normalize",
            "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer"]

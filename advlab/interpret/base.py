@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..core import checks
-from ..core import chunks, frozen_eval, model_labels
+from ..core import checks, chunks, frozen_eval, model_labels
 from ..core.maps import normalize, reduce_channels  # noqa: F401  (re-exported by advlab.interpret)
 
 

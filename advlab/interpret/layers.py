@@ -124,7 +124,7 @@ class NeuronConductance(LayerAttribution):
         (self.source_key,) = self.source
         self._total = torch.nn.Identity()  # the "neuron": the channel's total, hooked by captum
 
-    def attribute(self, x: torch.Tensor, channel: int, batch_size: int | None = None) -> torch.Tensor:
+    def attribute(self, x: torch.Tensor, channel: int, batch_size: int | None = None) -> torch.Tensor:  # type: ignore[override]
         """N×K_prev: conductance of each channel of ``source`` to channel ``channel`` of ``layer``."""
         checks.images(x)
         with frozen_eval(self.model):
@@ -142,7 +142,7 @@ class NeuronConductance(LayerAttribution):
                              for i in chunks(len(x), batch_size)])
         return out.detach()
 
-    __call__ = attribute
+    __call__ = attribute  # type: ignore[assignment]
 
     def forward_from_source(self, a: torch.Tensor, x: torch.Tensor, channel: int) -> torch.Tensor:
         """The channel's total activation (N×1) when ``source`` outputs ``a`` for images ``x``."""

@@ -2,6 +2,8 @@
 most activated prototypes. Panels, studies and plots all go through these two functions."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..core import checks, frozen_eval
@@ -37,11 +39,12 @@ def top_prototypes(model: torch.nn.Module, x: torch.Tensor, k: int = 1, of_class
     if not hasattr(model, "similarity_maps"):
         raise ValueError(f"model must be a ProtoPNet (with similarity_maps), got {type(model).__name__}")
     checks.images(x)
+    proto: Any = model  # a ProtoPNet (checked above)
     with frozen_eval(model), torch.no_grad():
-        scores = model.similarity_maps(x).flatten(2).amax(2)              # N×m
+        scores = proto.similarity_maps(x).flatten(2).amax(2)              # N×m
         if of_class is not None:
-            cls = checks.labels(of_class, len(x), int(model.prototype_class.max()) + 1, name="of_class")
-            own = model.prototype_class[None] == cls.to(scores.device)[:, None]
+            cls = checks.labels(of_class, len(x), int(proto.prototype_class.max()) + 1, name="of_class")
+            own = proto.prototype_class[None] == cls.to(scores.device)[:, None]
             n_own = int(own.sum(1).min())
             k = checks.number(k, "k", 1, max(n_own, 1), integer=True)
             scores = torch.where(own, scores, torch.full_like(scores, -float("inf")))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..core import checks
 from .layers import Normalize, conv_bn, make_pool
 
 

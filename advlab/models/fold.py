@@ -1,7 +1,6 @@
 """Batch-norm folding: a faster copy of a model for the panels (same function to ~1e-6)."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ..core import checks
@@ -38,8 +37,9 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         if not (isinstance(src, torch.fx.Node) and src.op == "call_module" and len(src.users) == 1
                 and calls[node.target] == 1 and calls[src.target] == 1):
             continue
-        conv, bn = folded.get_submodule(src.target), folded.get_submodule(node.target)
-        if not (type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d and bn.running_var is not None):
+        conv, bn = folded.get_submodule(str(src.target)), folded.get_submodule(str(node.target))
+        if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and type(conv) is nn.Conv2d
+                and type(bn) is nn.BatchNorm2d and bn.running_var is not None and bn.running_mean is not None):
             continue
         with torch.no_grad():
             scale = torch.rsqrt(bn.running_var + bn.eps)

@@ -24,6 +24,12 @@ class ProtoPNet(TrunkNet):
     connections to other classes.
     """
 
+    # buffers (registered in __init__), declared for type checkers
+    prototype_class: torch.Tensor
+    proto_images: torch.Tensor
+    proto_locations: torch.Tensor
+    proto_source: torch.Tensor
+
     def __init__(self, depth: int = 8, width: int = 16, prototypes_per_class: int = 5, proto_dim: int = 32,
                  in_channels: int = 3, num_classes: int = 10, image_size: int = 32,
                  mean=CIFAR_MEAN, std=CIFAR_STD):

@@ -11,8 +11,18 @@ Several GPUs or machines: launch the same command under ``torchrun`` (:mod:`advl
 from . import ddp
 from .augment import AUGMENTS, crop_flip
 from .loop import OPTIMIZERS, SCHEDULES, FitResult, fit
-from .objectives import (FGSMRS, OBJECTIVES, PGDAT, TRADES, Context, CrossEntropy, Objective, ProtoPNetLoss,
-                         from_recipe, make)
+from .objectives import (
+                         FGSMRS,
+                         OBJECTIVES,
+                         PGDAT,
+                         TRADES,
+                         Context,
+                         CrossEntropy,
+                         Objective,
+                         ProtoPNetLoss,
+                         from_recipe,
+                         make,
+)
 
 __all__ = ["fit", "FitResult", "OBJECTIVES", "Objective", "Context", "make", "from_recipe", "CrossEntropy",
            "PGDAT", "FGSMRS", "TRADES", "ProtoPNetLoss", "AUGMENTS", "crop_flip", "OPTIMIZERS", "SCHEDULES",

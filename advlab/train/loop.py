@@ -8,8 +8,8 @@ one is there and, under ``torchrun``, trains data-parallel (see :mod:`advlab.tra
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -98,11 +98,11 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
         model.load_state_dict(state["model"]); opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"]); gen.set_state(state["gen"])
         if "objective" in state:
-            objective.load_state_dict(state["objective"])
+            objective.load_state_dict(state["objective"])  # type: ignore[attr-defined]
         start_epoch, seconds = state["epoch"], state["seconds"]
         if rank == 0:
             print(f"resuming {name} from epoch {start_epoch} ({ckpt})")
-    step = _Step(model, objective)
+    step: nn.Module = _Step(model, objective)
     if world > 1:
         step = nn.parallel.DistributedDataParallel(step)
     shard = batch_size // world

@@ -40,7 +40,8 @@ class Panel:
     ``build_figure()`` (setting ``self.dynamic``), ``draw(state)``, and for tests ``example()``
     and ``example_changes()``; numeric constructor arguments are declared in ``ranges()``."""
 
-    CHAPTER = None
+    CHAPTER: int | None = None
+    dynamic: list  # the artists ``draw`` changes, set by ``build_figure``
 
     def __init__(self, cache_size: int = 256):
         import ipywidgets as W

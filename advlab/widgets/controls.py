@@ -45,12 +45,14 @@ class Range:
                 v = float(Fraction(value.strip().replace(" ", "")))
             except (ValueError, ZeroDivisionError):
                 v = None
-        ok = (isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-              and self.lo <= v <= self.hi and (not self.integer or int(v) == v))
+        ok = (isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
+              and self.lo <= float(v) <= self.hi and (not self.integer or int(float(v)) == float(v)))
         if not ok:
-            kind = "an integer" if self.integer else "a number or a fraction like 8/255" if self.fraction else "a number"
+            kind = ("an integer" if self.integer else
+                    "a number or a fraction like 8/255" if self.fraction else "a number")
             raise ValueError(f"{name} must be {kind} in {self}, got {value!r}")
-        return int(v) if self.integer else float(v)
+        assert v is not None
+        return int(float(v)) if self.integer else float(v)
 
 
 def eps_range(rgb: bool) -> Range:

@@ -143,7 +143,8 @@ class MapComparison(UploadPanel):
             k, p, mc, _ = self._cached((src, ident, name, how, "clean"), lambda: self._look(name, x, how))
             target = y if y is not None else torch.tensor([k])   # your image: attack the prediction
             key = (src, ident, name, attack, round(eps, 6), steps_used)
-            x_adv = self._cached(key, lambda: attacks.make(attack, m, eps=eps, **attacks.steps_for(attack, steps))(x, target))
+            x_adv = self._cached(key, lambda: attacks.make(
+                attack, m, eps=eps, **attacks.steps_for(attack, steps))(x, target))
             ka, pa, ma, proto = self._cached(key + (how,), lambda: self._look(name, x_adv, how))
             views[name] = ModelView(k, p, ka, pa, mc, ma, x_adv[0], *(proto or (None, None)))
         title = f"{attack.upper()} ε={eps_label(eps, True)}" + ("" if attack == "fgsm" else f", {steps} steps")
@@ -157,7 +158,8 @@ class MapComparison(UploadPanel):
         axes = fig.subplots(n, 3, squeeze=False)
         self.ax = axes
         kw = image_kwargs(self.images[0])
-        blank = np.zeros((*self.images.shape[-2:], 3)) if self.images.shape[1] == 3 else np.zeros(self.images.shape[-2:])
+        size = self.images.shape[-2:]
+        blank = np.zeros((*size, 3)) if self.images.shape[1] == 3 else np.zeros(size)
         heat = np.zeros(self.images.shape[-2:])
         self.art = []
         for r in range(n):

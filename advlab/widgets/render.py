@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections import OrderedDict
 from contextlib import contextmanager
+from typing import Any
 
 
 def _signature(artist):
@@ -77,7 +78,7 @@ class Renderer:
 
     def reset(self) -> None:
         """Forget the background and every kept pixel: the next frame is a full redraw."""
-        self.background = None
+        self.background: Any = None  # an H×W×4 array once drawn
         self.drawn: dict = {}              # artist -> (signature, region) as last drawn
         self.sprites: OrderedDict = OrderedDict()
 

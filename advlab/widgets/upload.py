@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import OrderedDict
+from typing import Any
 
 from .base import Panel
 
@@ -16,6 +17,7 @@ class UploadPanel(Panel):
     the uploaded picture start with ``"upload"``."""
 
     _upload = None
+    use_upload: Any  # the checkbox made by the subclass's controls()
 
     def set_image(self, source) -> None:
         """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized.

@@ -33,8 +33,9 @@ def load(name: str, device=None) -> torch.nn.Module:
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     model.eval()
     model.to(memory_format=getattr(model, "preferred_memory_format", torch.contiguous_format))
-    model.zoo_name, model.zoo_kind, model.zoo_parent = name, e["kind"], e.get("parent")
-    model.dataset = e["dataset"]
+    for attr, value in (("zoo_name", name), ("zoo_kind", e["kind"]), ("zoo_parent", e.get("parent")),
+                        ("dataset", e["dataset"])):
+        setattr(model, attr, value)  # plain attributes (nn.Module types its attributes as tensors)
     return model.to(device) if device is not None else model
 
 

@@ -97,7 +97,8 @@ def evaluate(model, name: str, recipe: dict, test_set) -> dict:
         "clean_accuracy": round(metrics.accuracy(model, test_set.x, test_set.y), 4),
         "clean_eval": f"full {test_set.name} test set ({len(test_set)} images, {test_set.variant})",
         "robust_accuracy": round(metrics.robust_accuracy(model, atk, test_set.x[:n], test_set.y[:n]), 4),
-        "robust_eval": (f"{spec['attack'].upper()}-{spec['steps']} {_NORM_NAMES[spec.get('norm', 'linf')]} eps={spec['eps']:.4g}, "
+        "robust_eval": (f"{spec['attack'].upper()}-{spec['steps']} {_NORM_NAMES[spec.get('norm', 'linf')]} "
+                        f"eps={spec['eps']:.4g}, "
                         f"step {spec['alpha']:.4g}, random start, first {n} test images"),
     }
 

@@ -32,8 +32,7 @@ def make(name: str, **params) -> Objective:
 
 def from_recipe(recipe: dict) -> Objective:
     """The objective named by ``recipe["objective"]``, with its parameters read from the recipe."""
-    name = recipe.get("objective")
-    checks.choice(name, "recipe['objective']", OBJECTIVES)
+    name = checks.choice(recipe.get("objective"), "recipe['objective']", OBJECTIVES)
     return OBJECTIVES[name].from_recipe(recipe)
 
 
