@@ -11,7 +11,9 @@ class IterativeAttack(Attack):
     """Base of the iterative attacks BIM, PGD and MIM (chapter 1): ``steps`` projected steps
     of size ``alpha`` along ``direction(∇)`` from ``x`` or from a random point of the ball.
 
-    Args (beyond :class:`~advlab.attacks.base.Attack`'s):
+    Arguments beyond those of :class:`~advlab.attacks.base.Attack`.
+
+    Args:
         steps: number of gradient steps.
         alpha: step size in pixel units (``None``: ``default_alpha``, capped at the
             threat model's ``max_step`` so that no valid (ε, steps) pair is refused).

@@ -5,7 +5,7 @@ book teaches it (chapter 2), and is tested against captum / pytorch-grad-cam.
 ``REGISTRY`` maps each name to its class; ``attr(x, target, differentiable=True)`` keeps
 the maps on the autograd graph for the interpreters that allow it (chapter 4).
 Layer and channel scopes (chapters 6 and 8) have their own registry, ``LAYER_REGISTRY``
-(:mod:`advlab.interpret.layers`): ``make_layer(name, model, layer=...)(x, target) -> N×K``.
+(``advlab.interpret.layers``): ``make_layer(name, model, layer=...)(x, target) -> N×K``.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels

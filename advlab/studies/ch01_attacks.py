@@ -17,7 +17,7 @@ SEMINAR_SETTINGS = [("clean", 0, 0), ("fgsm", 2, 1), ("fgsm", 8, 1), ("bim", 2, 
 SEMINAR_VGG16 = [88.96, 39.46, 21.07, 10.37, 3.01, 5.35, 2.01, 13.38, 3.01]
 SEMINAR_N = 299
 ITERATIVE = ("bim", "pgd", "mim")
-#: the attacks of the accuracy-vs-ε curves: one FGSM step; PGD, 10 steps of 0.04 from a random start
+#: The attacks of the accuracy-vs-ε curves (one FGSM step; PGD, 10 steps of 0.04 from a random start).
 CURVE_ATTACKS = {"FGSM": ("fgsm", {}), "PGD": ("pgd", {"steps": 10, "alpha": 0.04})}
 
 
@@ -50,7 +50,7 @@ def madry_table(model, x, y, name: str = "mnist_cnn_at") -> report.Table:
 
 def seminar_table(model, x, y, name: str = "cifar_gap_cnn") -> tuple[list[dict], report.Table]:
     """The seminar's settings on ``model`` (the zoo's ``name``) and ``x``: the rows of
-    :func:`~advlab.studies.common.attack_table`, and a table with one setting per row, the
+    :func:`~advlab.studies.attack_table`, and a table with one setting per row, the
     seminar's VGG16 (CUB-12) beside ours, every accuracy with its interval."""
     rows = attack_table(model, SEMINAR_SETTINGS, x, y)
     table = report.Table(["setting", f"seminar VGG16, CUB-12 ({SEMINAR_N} images, paper)",

@@ -23,11 +23,11 @@ SEMINAR = {"VGG16": SEMINAR_VGG16,
            "attention pooling": [84.62, 42.41, 33.11, 20.74, 16.72, 17.39, 14.72, 22.74, 17.39],
            "ProtoPNet": [76.92, 44.15, 37.79, 4.35, 3.34, 3.68, 0.33, 2.68, 1.67]}
 SEMINAR_MATCH = dict(zip(MODELS, SEMINAR))   # our head → the seminar's model
-#: the seminar's two conclusions: (claim, model, direction against each other model)
+#: The seminar's two conclusions, as (claim, model, direction against each other model).
 CLAIMS = [("attention pooling is the most robust", "attention pooling", ">"),
           ("ProtoPNet is the most vulnerable", "ProtoPNet", "<")]
 TOLERANCE = 0.02   # differences within ±2 points of accuracy count as "equal"
-#: the maps measured in the shift table: (model label, interpreter)
+#: The maps measured in the shift table, as (model label, interpreter) pairs.
 SHIFT_MAPS = [("CNN (GAP)", h) for h in ("cam", "gradcam", "gradcam++", "scorecam")] + \
              [("attention pooling", "attention"), ("ProtoPNet", "prototype")]
 
@@ -38,7 +38,7 @@ def load() -> dict:
 
 
 def attack_tables(models: dict, x, y) -> dict:
-    """:func:`~advlab.studies.common.attack_table` of every model on the seminar's settings."""
+    """:func:`~advlab.studies.attack_table` of every model on the seminar's settings."""
     return {label: attack_table(m, SEMINAR_SETTINGS, x, y) for label, m in models.items()}
 
 
@@ -99,7 +99,7 @@ def maps_before_after(model, interpreters, x, y, eps="8/255", steps: int = 10) -
 
 def shift_table(models: dict, x, y, eps="8/255", steps: int = 10, k: int = 102) -> report.Table:
     """How far each map of ``SHIFT_MAPS`` moves under PGD, beside random ±ε noise and two
-    unrelated random maps (:func:`~advlab.studies.common.shift_summary`)."""
+    unrelated random maps (:func:`~advlab.studies.shift_summary`)."""
     r1, r2 = (interpret.RandomMap(models["CNN (GAP)"], seed=s)(x, y) for s in (1, 2))
     iou_r, l1_r = metrics.topk_iou(r1, r2, k).mean(), metrics.l1_distance(r1, r2).mean()
     table = report.Table(["map", "top-10% IoU: PGD / noise / random map", "L1: PGD / noise / random map",

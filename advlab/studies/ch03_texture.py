@@ -13,7 +13,7 @@ MODELS = {"standard": "cifar_resnet8", "underfit": "cifar_resnet8_underfit",
           "FGSM 8": "cifar_resnet8_fgsm8", "PGD-L∞ 2": "cifar_resnet8_pgd_linf2",
           "PGD-L∞ 8": "cifar_resnet8_pgd_linf8", "PGD-L2 0.5": "cifar_resnet8_pgd_l2"}
 CONTROLS = ("standard", "underfit")
-#: Zhang & Zhu 2019, ResNet-18 on Caltech-256: accuracy (%) on the original and the stylised
+#: Zhang & Zhu (2019), ResNet-18 on Caltech-256, accuracy (%) on the original and the stylised
 #: test set, for the recipes nearest to ours (their L2 radius 4 is for 224×224 images)
 ZHANG_ZHU_2019 = {"standard": (83.32, 16.83), "underfit": (69.04, 9.75), "PGD-L∞ 8": (66.41, 19.75),
                   "PGD-L∞ 2": (76.51, 21.89), "PGD-L2 4": (74.12, 22.53), "FGSM 8": (70.88, 21.23)}
@@ -23,7 +23,7 @@ COLUMNS = [("saturate", 2), ("stylize", 0.5), ("saturate", 8), ("saturate", 64),
            ("patch_shuffle", 2), ("patch_shuffle", 4), ("patch_shuffle", 8)]
 HEADERS = ["original", "stylised s=0.5", "saturated p=8", "p=64", "shuffled k=2", "k=4", "k=8"]
 ORIGINAL = ("saturate", 2)
-#: the claims tested: (transform, level, "more": AT models keep more than the controls, or "less")
+#: The claims tested, as (transform, level, direction): "more" when AT models keep more than the controls, else "less".
 CLAIMS = [("stylize", 0.5, "more"), ("saturate", 8, "more"), ("saturate", 64, "more"),
           ("patch_shuffle", 4, "less"), ("patch_shuffle", 8, "less")]
 
@@ -47,7 +47,7 @@ def smoothgrad_table(models: dict, x, y, batch_size: int = 25) -> report.Table:
 
 def outcomes(models: dict, x, y, stylized: dict | None = None, seed: int = 0) -> dict:
     """Per-image outcomes of every model at every level of every registered transform
-    (:func:`~advlab.studies.common.transform_outcomes`)."""
+    (:func:`~advlab.studies.transform_outcomes`)."""
     levels = {t: lv for t, (_fn, _p, lv) in transforms.TRANSFORMS.items()}
     return transform_outcomes(models, x, y, levels, stylized=stylized, seed=seed)
 

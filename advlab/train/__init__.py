@@ -1,4 +1,4 @@
-"""Training: one loop (:func:`fit`) and the objectives it minimises (:data:`OBJECTIVES`).
+"""Training: one loop (:func:`fit`) and the objectives it minimises (``OBJECTIVES``).
 
 The zoo (``python -m advlab.zoo train NAME``) builds a model and an objective from a recipe and
 calls :func:`fit`; chapters may call it directly on their own models and tensors::

@@ -67,7 +67,7 @@ class Panel:
         return self._controls
 
     def ranges(self) -> dict:
-        """Name → :class:`Range` of every numeric constructor argument."""
+        """Name → ``Range`` of every numeric constructor argument."""
         return {"cache_size": Range(1, 100_000, integer=True)}
 
     def params(self) -> dict:  # pragma: no cover - abstract

@@ -1,5 +1,5 @@
 """The controls panels share, made once here: image index, attack, ε (slider and text box),
-steps, and the upload pair; and :class:`Range`, the one rule for numbers a panel accepts.
+steps, and the upload pair; and ``Range``, the one rule for numbers a panel accepts.
 
 A number outside its range is refused with the same sentence everywhere, naming the argument,
 the accepted range and what came: ``eps must be a number or a fraction like 8/255 in

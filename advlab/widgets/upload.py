@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 class UploadPanel(Panel):
     """A panel that also accepts the user's own picture: ``upload`` and ``use_upload``
-    (:func:`~advlab.widgets.controls.upload_controls`, made by the subclass); cache keys of
+    (``advlab.widgets.controls.upload_controls``, made by the subclass); cache keys of
     the uploaded picture start with ``"upload"``."""
 
     _upload = None

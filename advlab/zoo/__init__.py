@@ -40,7 +40,7 @@ def load(name: str, device=None) -> torch.nn.Module:
 
 
 def train(name: str, device: str | None = None, resume: bool = True, progress: bool = True):
-    """Train ``name`` from its recipe (see :mod:`advlab.zoo.training`); returns its manifest entry."""
+    """Train ``name`` from its recipe (see ``advlab.zoo.training``); returns its manifest entry."""
     from .training import train as _train
     return _train(name, device=device, resume=resume, progress=progress)
 

@@ -39,7 +39,7 @@ class Context:
 
     @property
     def attack_seed(self) -> int:
-        """Seed of this step's random starts: different every step (and on every rank)."""
+        """Seed of this step's random starts, different every step (and on every rank)."""
         return self.seed * 10**6 + self.step + self.rank * 10**12
 
 
