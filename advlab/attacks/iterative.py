@@ -10,8 +10,9 @@ from .base import Attack
 class IterativeAttack(Attack):
     """Base of the iterative attacks BIM, PGD and MIM (chapter 1): ``steps`` projected steps
     of size ``alpha`` along ``direction(∇)`` from ``x`` or from a random point of the ball.
+    It takes :class:`~advlab.attacks.base.Attack`'s arguments, and these:
 
-    Args (beyond :class:`~advlab.attacks.base.Attack`'s):
+    Args:
         steps: number of gradient steps.
         alpha: step size in pixel units (``None``: ``default_alpha``, capped at the
             threat model's ``max_step`` so that no valid (ε, steps) pair is refused).
