@@ -10,8 +10,7 @@ from .base import Attack
 class IterativeAttack(Attack):
     """Base of the iterative attacks BIM, PGD and MIM (chapter 1): ``steps`` projected steps
     of size ``alpha`` along ``direction(∇)`` from ``x`` or from a random point of the ball.
-
-    Arguments beyond those of :class:`~advlab.attacks.base.Attack`.
+    It takes :class:`~advlab.attacks.base.Attack`'s arguments, and these:
 
     Args:
         steps: number of gradient steps.

@@ -5,29 +5,101 @@ sphinx-thebe (pulled in by jupyter-book 1.x) registers its inline configuration 
 "Identifier 'THEBE_JS_URL' has already been declared". We drop exact duplicates from each page's
 script list, and likewise the duplicated toggle-button configuration.
 
-The API page (``book/api.md``) renders the package's docstrings, which are prose with ``literals``:
-a bare ``|x|`` there is an absolute value, not an reStructuredText substitution, so it is escaped
-before autodoc parses it (otherwise "Undefined substitution referenced" fails the ``-W`` build).
-A constant (``REGISTRY``, ``CLASSES``) has no docstring of its own: autodoc would show the one of its
-type (``dict``'s), so that is dropped and the page's own sentence stands.
+The API page (``book/api.md``) renders the package's docstrings, written as prose with ``literals``
+rather than as reStructuredText, and builds with ``-W -n``. Before autodoc and napoleon parse them:
+
+* a bare ``|x|`` is an absolute value, not a substitution: it is escaped;
+* a constant or attribute without a docstring of its own (``REGISTRY``, a dataclass field) would
+  show the docstring of its value or its type (``dict``'s, ``str.format``'s): that is dropped;
+* an attribute docstring such as ``#: the maps measured: (model, interpreter)`` is prose, while
+  napoleon reads ``text: rest`` as ``type: description``; when ``text`` has spaces it is no type,
+  so napoleon is told to leave the line alone.
+
+And a cross-reference to where an object is defined (``advlab.studies.common.attack_table``,
+``Range`` inside ``advlab.widgets``) resolves to where the page documents it, the public name
+the same object has (``advlab.studies.attack_table``); other broken references still fail.
 """
+import importlib
 import inspect
 import re
 
+from sphinx.util.nodes import make_refnode
+
 _LITERAL = re.compile(r"(``.+?``|`[^`]*`)")
 _BARS = re.compile(r"\|(?=[^|\s])([^|`]*?[^|\s])\|")
+_PROSE_COLON = re.compile(r"^[^:`]*\s[^:`]*:(\s|$)")
+
+
+_PROSE = {}  # (what, name) -> the lines napoleon must not reinterpret
 
 
 def _clean_docstring(app, what, name, obj, options, lines):
-    if what in ("data", "attribute") and lines:
-        inherited = inspect.getdoc(type(obj))
-        if inherited and "\n".join(lines).strip() == inherited.strip():
-            lines.clear()
+    """Before napoleon: drop borrowed docstrings, keep prose "text: rest" lines for after it."""
+    if what == "method" and inspect.isbuiltin(obj):
+        lines.clear()  # a field holding a builtin (``fmt = "{:g}".format``): Python's docstring, not ours
+        return
+    if what in ("data", "attribute", "property") and lines:
+        own = "\n".join(lines).strip()
+        borrowed = [(inspect.getdoc(x) or "").strip() for x in (obj, type(obj))]
+        if what != "property" and own and any(own in b for b in borrowed):
+            lines.clear()  # the value's docstring, not one written for this name
             return
+        if _PROSE_COLON.match(lines[0]):
+            _PROSE[what, name] = list(lines)
+
+
+def _after_napoleon(app, what, name, obj, options, lines):
+    """After napoleon: restore prose it read as "type: description"; escape bare |x|."""
+    if (what, name) in _PROSE:
+        lines[:] = _PROSE.pop((what, name))
     for i, line in enumerate(lines):
         if "|" in line and not line.lstrip().startswith("|"):  # leave line blocks and tables alone
             parts = _LITERAL.split(line)
             lines[i] = "".join(p if k % 2 else _BARS.sub(r"\\|\1|", p) for k, p in enumerate(parts))
+
+
+def _lookup(dotted):
+    """The object a dotted ``advlab`` name refers to, or None."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _resolve_public_name(app, env, node, contnode):
+    """Resolve an advlab reference the page documents under another (public) name: same object."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip(".~")
+    context = node.get("py:module") or ""
+    if not (target.startswith("advlab.") or context.startswith("advlab")):
+        return None
+    candidates = [target] if target.startswith("advlab.") else [f"{context}.{target}", target]
+    objects = env.get_domain("py").objects
+    tail = target.rsplit(".", 1)[-1]
+    same_tail = [name for name in objects if name.startswith("advlab.") and name.rsplit(".", 1)[-1] == tail]
+    found = None
+    for cand in candidates:
+        obj = _lookup(cand) if cand.startswith("advlab.") else None
+        if obj is not None:
+            found = next((name for name in same_tail if name != cand and _lookup(name) is obj), None)
+            if found:
+                break
+    if found is None and "." not in target and len(same_tail) == 1:
+        found = same_tail[0]  # a bare name (``Range``) that the page documents exactly once
+    if found is None:
+        return None
+    entry = objects[found]
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, found)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -47,5 +119,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
-    app.connect("autodoc-process-docstring", _clean_docstring)
+    app.connect("autodoc-process-docstring", _clean_docstring, priority=400)  # before napoleon (500)
+    app.connect("autodoc-process-docstring", _after_napoleon, priority=600)
+    app.connect("missing-reference", _resolve_public_name)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
