@@ -23,7 +23,8 @@ COLUMNS = [("saturate", 2), ("stylize", 0.5), ("saturate", 8), ("saturate", 64),
            ("patch_shuffle", 2), ("patch_shuffle", 4), ("patch_shuffle", 8)]
 HEADERS = ["original", "stylised s=0.5", "saturated p=8", "p=64", "shuffled k=2", "k=4", "k=8"]
 ORIGINAL = ("saturate", 2)
-#: The claims tested, as (transform, level, direction) with direction "more" when AT models keep more than the controls, else "less".
+#: The claims tested, as (transform, level, direction) with direction "more" when AT models
+#: keep more than the controls, else "less".
 CLAIMS = [("stylize", 0.5, "more"), ("saturate", 8, "more"), ("saturate", 64, "more"),
           ("patch_shuffle", 4, "less"), ("patch_shuffle", 8, "less")]
 
