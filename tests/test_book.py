@@ -80,7 +80,7 @@ def test_book_builds_with_every_page(built_book):
     text = (built_book / "notebooks" / "01_adversarial_examples.html").read_text()
     assert "Madry et al. 2018" in text and "seminar VGG16" in text  # executed tables are in the page
     text2 = (built_book / "notebooks" / "02_maps_under_attack.html").read_text()
-    assert "seminar ProtoPNet (CUB-12)" in text2 and "top-10% IoU" in text2
+    assert "ProtoPNet (seminar, 299)" in text2 and "top-10% IoU" in text2
     text3 = (built_book / "notebooks" / "03_shape_vs_texture.html").read_text()
     assert "Stylized Caltech-256" in text3 and "stylised s=0.5" in text3 and "holds" in text3
     # nothing is loaded from elsewhere (the browser test checks the requests themselves)
