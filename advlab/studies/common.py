@@ -140,7 +140,6 @@ def manifest_rates(name: str) -> tuple:
     return report.from_accuracy(e["clean_accuracy"], n_clean), report.from_accuracy(e["robust_accuracy"], n_robust)
 
 
-NORMS = {"linf": "L∞", "l2": "L2"}
 
 
 def zoo_table(names, digits: int = 2) -> report.Table:
@@ -150,9 +149,6 @@ def zoo_table(names, digits: int = 2) -> report.Table:
                          digits=digits)
     for n in names:
         e = zoo.entry(n)
-        adv = e["recipe"].get("adversarial")
-        eps = adv and (f"{adv['eps'] * 255:.0f}/255" if abs(adv["eps"] * 255 - round(adv["eps"] * 255)) < 1e-6
-                       else f"{adv['eps']:g}")
-        how = "standard" if not adv else f"{adv['attack'].upper()}-{adv['steps']} {NORMS[adv['norm']]} ε={eps}"
-        table.add(f"`{n}`", how, e["recipe"]["epochs"], *manifest_rates(n), f"{e['train_seconds'] / 60:.0f}")
+        table.add(f"`{n}`", zoo.training_description(e["recipe"]), e["recipe"]["epochs"], *manifest_rates(n),
+                  f"{e['train_seconds'] / 60:.0f}")
     return table

@@ -45,15 +45,20 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
     return _train(name, device=device, resume=resume, progress=progress)
 
 
-def _training(r: dict) -> str:
+def _eps(eps: float) -> str:
+    """ε as a fraction of 255 when it is one (8/255), else as a number (0.3, 0.5)."""
+    return f"{eps * 255:.0f}/255" if abs(eps * 255 - round(eps * 255)) < 1e-6 else f"{eps:g}"
+
+
+def training_description(r: dict) -> str:
+    """How a recipe trains, in a table cell: "standard", "PGD-7 L∞ ε=0.3", "TRADES β=6, ..."."""
     adv = r.get("adversarial")
     if r["objective"] in ("ce", "protopnet") or not adv:
         return "standard"
     if r["objective"] == "trades":
-        return f"TRADES β={adv.get('beta', 6.0):g}, PGD-{adv['steps']} KL ε={adv['eps'] * 255:.0f}/255"
-    if adv["norm"] == "linf":
-        return f"{adv['attack'].upper()}-{adv['steps']} L∞ ε={adv['eps'] * 255:.0f}/255"
-    return f"{adv['attack'].upper()}-{adv['steps']} L2 ε={adv['eps']:g}"
+        return f"TRADES β={adv.get('beta', 6.0):g}, PGD-{adv['steps']} KL ε={_eps(adv['eps'])}"
+    norm = {"linf": "L∞", "l2": "L2"}[adv["norm"]]
+    return f"{adv['attack'].upper()}-{adv['steps']} {norm} ε={_eps(adv['eps'])}"
 
 
 def summary(names_: list[str]) -> str:
@@ -66,7 +71,7 @@ def summary(names_: list[str]) -> str:
     for n, e in es.items():
         r = e["recipe"]
         extra = f" {e['kind']} | {'`' + e['parent'] + '`' if e.get('parent') else '–'} |" if lineage else ""
-        rows.append(f"| `{n}` |{extra} {_training(r)} | {r['epochs']} | {pct(e, 'clean_accuracy')} | "
+        rows.append(f"| `{n}` |{extra} {training_description(r)} | {r['epochs']} | {pct(e, 'clean_accuracy')} | "
                     f"{pct(e, 'robust_accuracy')} | {e['train_seconds'] / 60:.0f} |")
     cols = ["model"] + (["kind", "parent"] if lineage else []) + [
         "training", "epochs", "clean % (full test set)", "robust %", "train min"]
@@ -74,5 +79,5 @@ def summary(names_: list[str]) -> str:
     return head + "\n".join(rows)
 
 
-__all__ = ["load", "names", "summary", "train", "manifest", "entry", "RECIPES", "KINDS", "WeightsError",
-           "weight_file"]
+__all__ = ["load", "names", "summary", "training_description", "train", "manifest", "entry", "RECIPES", "KINDS",
+           "WeightsError", "weight_file"]
