@@ -39,6 +39,9 @@ CLASSES = {
                 "dog", "frog", "horse", "ship", "truck"],
 }
 
+# What one image of each set is: channels, height, width (a zoo model's ``input_shape``).
+SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
 ATTRIBUTION = {
     "mnist": "MNIST: Y. LeCun, C. Cortes, C. J. C. Burges (yann.lecun.com/exdb/mnist).",
     "fashion-mnist": "Fashion-MNIST: H. Xiao, K. Rasul, R. Vollgraf (2017), Zalando SE, MIT licence.",

@@ -15,8 +15,9 @@ from .core.maps import normalize as _normalize
 def predict(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Predicted classes of ``x``, computed in eval mode in batches; the model's mode is restored."""
     from .core import frozen_eval
-    checks.images(x)
-    checks.number(batch_size, "batch_size", 1, 1 << 20, integer=True)
+    checks.model(model)
+    checks.images(x, model=model)
+    batch_size = checks.number(batch_size, "batch_size", 1, 1 << 20, integer=True)
     with frozen_eval(model):
         return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
@@ -24,8 +25,17 @@ def predict(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 def correct(model, x: torch.Tensor, y: torch.Tensor, attack=None, batch_size: int = 256) -> torch.Tensor:
     """Per image (bool, on the CPU): is ``x`` classified as ``y``, or with ``attack`` (an advlab
     attack bound to ``model``) its adversarial image, attacked ``batch_size`` images at a time.
-    The outcomes paired tests and intervals are computed from (``advlab.report``)."""
-    y = checks.labels(y, len(x))
+    The outcomes paired tests and intervals are computed from (``advlab.report``). Labels outside
+    the model's classes are an error, not a miss."""
+    from .core import frozen_eval
+    checks.model(model)
+    checks.images(x, model=model)
+    batch_size = checks.number(batch_size, "batch_size", 1, 1 << 20, integer=True)
+    with frozen_eval(model):
+        y = checks.model_labels(model, y, x, "y")
+    if attack is not None and not callable(attack):
+        raise ValueError(f"attack must be an advlab attack bound to the model (called as attack(x, y)) or None, "
+                         f"got {type(attack).__name__}")
     if attack is None:
         return predict(model, x, batch_size).cpu() == y.cpu()
     return torch.cat([predict(model, attack(x[i:i + batch_size], y[i:i + batch_size]), batch_size).cpu()
@@ -46,8 +56,12 @@ def attack_success_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Te
                         targeted: bool = False) -> float:
     """Untargeted: fraction of *originally correct* images whose prediction changed
     (NaN if none was correct). Targeted (``y`` = targets): fraction now predicted as ``y``."""
-    y = checks.labels(y, len(x))
-    checks.images(x_adv, "x_adv")
+    from .core import frozen_eval
+    checks.model(model)
+    checks.images(x, model=model)
+    checks.images(x_adv, "x_adv", model=model)
+    with frozen_eval(model):
+        y = checks.model_labels(model, y, x, "y")
     if x_adv.shape != x.shape:
         raise ValueError(f"x_adv must have the shape of x {tuple(x.shape)}, got {tuple(x_adv.shape)}")
     adv = predict(model, x_adv).cpu()

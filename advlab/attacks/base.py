@@ -83,7 +83,7 @@ class Attack:
     # -- the public verb -------------------------------------------------
     def __call__(self, x: torch.Tensor, y) -> torch.Tensor:
         """Return adversarial examples for images ``x`` and labels (or targets) ``y``."""
-        checks.images(x)
+        checks.images(x, model=self.model)
         self.threat.check(x)
         with frozen_eval(self.model), torch.enable_grad():  # also inside a caller's torch.no_grad()
             y = model_labels(self.model, y, x, "y")

@@ -9,20 +9,36 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import numpy as np
 import torch
 
 
-def images(x, name: str = "x") -> torch.Tensor:
-    """Check a batch of images: float tensor N×C×H×W, finite, in [0, 1]."""
+_FLOATS = (torch.float32, torch.float64)
+
+
+def _range(lo: float, hi: float) -> str:
+    """``[lo, hi]`` with enough digits that an overshoot of 1e-6 past [0, 1] shows."""
+    fmt = lambda v: f"{v:.3g}" if 0.0 <= v <= 1.0 else repr(v)
+    return f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def images(x, name: str = "x", model: torch.nn.Module | None = None) -> torch.Tensor:
+    """Check a batch of images: float32/float64 tensor N×C×H×W, finite, in [0, 1]; with ``model``,
+    also that it is what the model takes (:func:`model_input`)."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape N×C×H×W, got {type(x).__name__}")
     if x.dim() != 4:
-        raise ValueError(
-            f"{name} must have shape N×C×H×W (4 dimensions), got shape {tuple(x.shape)}; "
-            f"add a batch dimension with {name}.unsqueeze(0)"
-        )
+        hint = f"; add a batch dimension with {name}.unsqueeze(0)" if x.dim() == 3 else ""
+        raise ValueError(f"{name} must have shape N×C×H×W (4 dimensions), got shape {tuple(x.shape)}{hint}")
     if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}")
+        raise ValueError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}"
+                         + ("; convert with x.float() / 255" if x.dtype == torch.uint8 else ""))
+    if x.dtype not in _FLOATS:
+        raise ValueError(f"{name} must have dtype torch.float32 or torch.float64, got {x.dtype}: in half "
+                         f"precision pixels cannot be placed exactly (an ε-ball's border rounds outward); "
+                         f"convert with {name}.float()")
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is on the 'meta' device (shape only, no values); give real pixels")
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
     if not torch.isfinite(x).all():
@@ -31,13 +47,44 @@ def images(x, name: str = "x") -> torch.Tensor:
     if lo < 0.0 or hi > 1.0:
         raise ValueError(
             f"{name} must hold pixels in [0, 1] (advlab models normalise internally), "
-            f"got values in [{lo:.3g}, {hi:.3g}]"
+            f"got values in {_range(lo, hi)}"
         )
+    if model is not None:
+        model_input(model, x, name)
+    return x
+
+
+def model_input(model: torch.nn.Module, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Check that images ``x`` are what ``model`` takes: its parameters' dtype and device, and
+    its ``input_shape`` (C, H, W; ``None`` for any size) when the model declares one (every advlab
+    architecture does; :func:`advlab.zoo.load` sets the full shape of the model's dataset)."""
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if param is not None:
+        if x.dtype != param.dtype:
+            raise ValueError(f"{name} has dtype {x.dtype} but the model's parameters are {param.dtype}; "
+                             f"convert with {name}.to({str(param.dtype).replace('torch.', 'torch.')})")
+        if x.device != param.device:
+            raise ValueError(f"{name} is on device {x.device} but the model is on {param.device}; "
+                             f"move one of them (e.g. {name}.to({str(param.device)!r}))")
+    shape = getattr(model, "input_shape", None)
+    if shape is not None:
+        want = tuple(shape)
+        got = tuple(x.shape[1:])
+        if len(want) != 3 or any(w is not None and w != g for w, g in zip(want, got)):
+            show = "×".join("any" if w is None else str(w) for w in want)
+            what = f" ({model.dataset})" if isinstance(getattr(model, "dataset", None), str) else ""
+            raise ValueError(f"{name} must be N×{show} images for this model{what}, got shape {tuple(x.shape)}")
     return x
 
 
 def labels(y, n: int, num_classes: int | None = None, name: str = "y") -> torch.Tensor:
     """Check class indices: integer tensor of shape (n,), each in [0, num_classes)."""
+    if isinstance(y, bool) or isinstance(y, np.bool_):
+        raise ValueError(f"{name} must hold integer class indices, got the boolean {y!r}")
+    if isinstance(y, np.integer):
+        y = int(y)
+    if isinstance(y, np.ndarray):
+        y = torch.from_numpy(y)
     if isinstance(y, int):
         y = torch.full((n,), y, dtype=torch.long)
     if not isinstance(y, torch.Tensor):
@@ -61,6 +108,7 @@ def parse_eps(eps, name: str = "eps") -> float:
             eps = float(Fraction(eps.replace(" ", "")))
         except (ValueError, ZeroDivisionError):
             raise ValueError(f"{name} must be a number or a fraction such as '8/255', got {eps!r}") from None
+    eps = _scalar(eps)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)):
         raise ValueError(f"{name} must be a number in pixel units [0, 1] or a string like '8/255', got {eps!r}")
     eps = float(eps)
@@ -69,22 +117,69 @@ def parse_eps(eps, name: str = "eps") -> float:
     return eps
 
 
+def _scalar(value):
+    """A Python number from ``value`` if it is one (NumPy scalar, 0-d or 1-element tensor/array
+    included), else ``value`` unchanged; booleans stay booleans (and are rejected by callers)."""
+    if isinstance(value, (np.generic, np.ndarray, torch.Tensor)) and getattr(value, "size", None) is not None:
+        n = value.numel() if isinstance(value, torch.Tensor) else value.size
+        if n == 1 and (value.ndim == 0):
+            item = value.item()
+            return item if isinstance(item, (bool, int, float)) else value
+    return value
+
+
 def number(value, name: str, lo: float, hi: float, integer: bool = False):
-    """Check ``lo <= value <= hi`` (and integrality) and return the value."""
+    """Check ``lo <= value <= hi`` (and integrality) and return the value. NumPy scalars and 0-d
+    tensors are numbers; booleans and strings are not."""
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
-    if integer and int(value) != value:
+    if integer and (not math.isfinite(value) or int(value) != value):
         raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
     if not math.isfinite(value) or not lo <= value <= hi:
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
     return int(value) if integer else float(value)
 
 
+def seed(value, name: str = "seed") -> int:
+    """A seed: an integer in [0, 2**63 - 1] (NumPy integers included; not a string, bool or float)."""
+    value = _scalar(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer in [0, 2**63 - 1], got {value!r}")
+    return number(value, name, 0, 2**63 - 1, integer=True)
+
+
+def device(value, name: str = "device") -> torch.device | None:
+    """``None`` or a device torch knows and this machine has: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, torch.device, int)):
+        raise ValueError(f"{name} must be None, a string such as 'cpu' or 'cuda', or a torch.device, got {value!r}")
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"{name} must be a device such as 'cpu', 'cuda' or 'cuda:0', got {value!r}") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if not available.get(dev.type, False):
+        have = ", ".join(k for k, v in available.items() if v)
+        raise ValueError(f"{name} {value!r} is not available on this machine; available: {have}")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"{name} {value!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return dev
+
+
 def choice(value, name: str, accepted) -> str:
     """Check that ``value`` is one of ``accepted``."""
     accepted = list(accepted)
-    if value not in accepted:
-        raise ValueError(f"unknown {name} {value!r}; accepted values: {', '.join(map(str, accepted))}")
+    try:
+        known = any((isinstance(value, type(a)) or isinstance(a, type(value)))
+                    and isinstance(value, bool) == isinstance(a, bool) and bool(value == a) for a in accepted)
+    except (TypeError, RuntimeError, ValueError):  # e.g. a tensor or array compared with a string
+        known = False
+    if not known:
+        listed = ", ".join(map(str, accepted)) if accepted else "none (the list is empty)"
+        raise ValueError(f"unknown {name} {value!r}; accepted values: {listed}")
     return value
 
 

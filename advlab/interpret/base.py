@@ -35,7 +35,7 @@ class Interpreter:
         """Maps of ``x`` for classes ``target``; ``batch_size`` bounds how many images go
         through the method at once (SmoothGrad and IG multiply a batch by their samples or
         steps, so large batches need a lot of memory)."""
-        checks.images(x.detach())
+        checks.images(x.detach(), model=self.model)
         if differentiable is not False:
             self._check_differentiable(differentiable)
         with frozen_eval(self.model):  # labels are checked on a no-grad probe, model restored

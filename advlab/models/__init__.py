@@ -1,6 +1,7 @@
 """Architectures of the model zoo.
 
-Every model takes images in pixel space, [0, 1], N×C×H×W, and returns logits:
+Every model takes images in pixel space, [0, 1], N×C×H×W, and returns logits (its
+``input_shape`` says which C, H, W; ``None`` for any size):
 normalisation is the first layer *inside* the model, so attacks and maps never
 have to know about dataset means and standard deviations.
 

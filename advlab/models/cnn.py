@@ -14,6 +14,7 @@ class MadryCNN(nn.Module):
     def __init__(self, pool: str = "max", in_channels: int = 1, num_classes: int = 10,
                  mean=(0.1307,), std=(0.3081,)):
         super().__init__()
+        self.input_shape = (in_channels, 28, 28)  # the 7×7×64 hidden layer fixes the size
         self.normalize = Normalize(mean, std)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 32, 5, padding=2), nn.ReLU(), make_pool(pool),
@@ -42,6 +43,7 @@ class GapCNN(nn.Module):
                  in_channels: int = 3, num_classes: int = 10,
                  mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616)):
         super().__init__()
+        self.input_shape = (in_channels, None, None)  # any size: global average pooling
         self.normalize = Normalize(mean, std)
         layers, c = [], in_channels
         for w in widths:

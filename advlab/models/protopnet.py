@@ -34,6 +34,7 @@ class ProtoPNet(TrunkNet):
                  in_channels: int = 3, num_classes: int = 10, image_size: int = 32,
                  mean=CIFAR_MEAN, std=CIFAR_STD):
         super().__init__(depth, width, in_channels, mean, std)
+        self.input_shape = (in_channels, image_size, image_size)  # the prototypes' source images
         c = self.trunk_channels
         ppc = checks.number(prototypes_per_class, "prototypes_per_class", 1, 100, integer=True)
         d = checks.number(proto_dim, "proto_dim", 1, 4096, integer=True)

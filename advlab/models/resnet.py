@@ -55,6 +55,7 @@ class TrunkNet(nn.Module):
 
     def __init__(self, depth: int, width: int, in_channels: int, mean, std):
         super().__init__()
+        self.input_shape: tuple = (in_channels, None, None)  # any size: global pooling heads
         self.normalize = Normalize(mean, std)
         self.stem, self.features, self.trunk_channels = resnet_trunk(depth, width, in_channels)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import data as _data
 from .. import models as _models
 from .recipes import RECIPES
 from .store import KINDS, WeightsError, entry, manifest, weight_file
@@ -26,7 +27,10 @@ def names(kind: str | None = None) -> list[str]:
 def load(name: str, device=None) -> torch.nn.Module:
     """Load the zoo model ``name`` in eval mode on ``device`` (default CPU), in the memory format
     its architecture runs fastest in (channels-last for the CIFAR CNNs). The module carries
-    ``zoo_name``, ``zoo_kind``, ``zoo_parent`` (a name or None) and ``dataset``."""
+    ``zoo_name``, ``zoo_kind``, ``zoo_parent`` (a name or None), ``dataset`` and ``input_shape`` (C, H, W
+    of the dataset's images, which every attack, interpreter and metric checks its input against)."""
+    from ..core import checks
+    device = checks.device(device)
     e = entry(name)
     path = weight_file(name)
     model = _models.build(e["architecture"], **e["arch_kwargs"])
@@ -34,7 +38,7 @@ def load(name: str, device=None) -> torch.nn.Module:
     model.eval()
     model.to(memory_format=getattr(model, "preferred_memory_format", torch.contiguous_format))
     for attr, value in (("zoo_name", name), ("zoo_kind", e["kind"]), ("zoo_parent", e.get("parent")),
-                        ("dataset", e["dataset"])):
+                        ("dataset", e["dataset"]), ("input_shape", _data.SHAPES[e["dataset"]])):
         setattr(model, attr, value)  # plain attributes (nn.Module types its attributes as tensors)
     return model.to(device) if device is not None else model
 
