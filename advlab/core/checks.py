@@ -12,7 +12,6 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-
 _FLOATS = (torch.float32, torch.float64)
 
 
