@@ -60,6 +60,7 @@ def attack_success_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Te
     checks.model(model)
     checks.images(x, model=model)
     checks.images(x_adv, "x_adv", model=model)
+    targeted = checks.flag(targeted, "targeted")
     with frozen_eval(model):
         y = checks.model_labels(model, y, x, "y")
     if x_adv.shape != x.shape:
@@ -83,7 +84,7 @@ def _pair(a, b):
 def l1_distance(a, b, normalize: bool = True) -> torch.Tensor:
     """Mean absolute difference per map; with ``normalize`` each map is first min-max scaled to [0, 1]."""
     a, b = _pair(a, b)
-    if normalize:
+    if checks.flag(normalize, "normalize"):
         a, b = _normalize(a), _normalize(b)
     return (a - b).abs().flatten(1).mean(1)
 
@@ -144,6 +145,9 @@ def border_mass(maps, width: int = 4) -> torch.Tensor:
     if (maps < 0).any():
         raise ValueError("maps must be non-negative (normalise them first)")
     h, w = maps.shape[-2:]
+    if min(h, w) < 4:
+        raise ValueError(f"maps are too small for a border (width >= 1) and an inside: need at least 4×4 "
+                         f"pixels, got {h}×{w}")
     width = checks.number(width, "width", 1, min(h, w) // 2 - 1, integer=True)
     ring = torch.ones(h, w, dtype=torch.bool, device=maps.device)
     ring[width:h - width, width:w - width] = False

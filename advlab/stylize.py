@@ -85,6 +85,7 @@ def stylize(x: torch.Tensor, style="brick", strength: float = 1.0, steps: int = 
     s = checks.number(strength, "strength", 0.0, 1.0)
     steps = checks.number(steps, "steps", 1, 10_000, integer=True)
     lr = checks.number(lr, "lr", 1e-5, 1.0)
+    seed = checks.seed(seed)
     n = x.shape[0]
     if style == "random":
         gen = torch.Generator().manual_seed(seed)

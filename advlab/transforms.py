@@ -31,6 +31,7 @@ def saturate(x: torch.Tensor, p: float) -> torch.Tensor:
 def patch_shuffle(x: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
     """Split every image into a k×k grid of patches and permute them (one permutation per image)."""
     checks.images(x)
+    seed = checks.seed(seed)
     n, c, h, w = x.shape
     k = checks.number(k, "k", 1, min(h, w), integer=True)
     if h % k or w % k:
@@ -61,5 +62,6 @@ TRANSFORMS: dict[str, tuple[Callable[..., torch.Tensor], str, tuple]] = {
 def apply(name: str, x: torch.Tensor, level, seed: int = 0) -> torch.Tensor:
     """Apply the transform ``name`` of ``TRANSFORMS`` at strength ``level`` (seeded where random)."""
     checks.choice(name, "transform", TRANSFORMS)
+    seed = checks.seed(seed)
     fn, _param, _levels = TRANSFORMS[name]
     return fn(x, level) if name == "saturate" else fn(x, level, seed=seed)

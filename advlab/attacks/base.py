@@ -56,18 +56,17 @@ class Attack:
             raise ValueError(f"eps must be >= 0, got {self.eps}")
         self.threat = _threat.make(norm, self.eps)
         self.norm = norm
-        self.targeted = bool(targeted)
+        self.targeted = checks.flag(targeted, "targeted")
         self.objective, self.loss = objectives.resolve(loss, self.targeted)
-        self.seed = checks.number(seed, "seed", 0, 2**63 - 1, integer=True)
-        self.batch_size = (None if batch_size is None
-                           else checks.number(batch_size, "batch_size", 1, 2**31, integer=True))
+        self.seed = checks.seed(seed)
+        self.batch_size = checks.optional_number(batch_size, "batch_size", 1, 2**31, integer=True)
 
     def _set_walk(self, alpha, random_start, restarts):
         """Validate and set the step size (``None``: ``default_alpha``), the random start and the restarts."""
         if alpha is None:
             alpha = self.default_alpha()
         self.alpha = checks.number(checks.parse_eps(alpha, "alpha"), "alpha", 0.0, self.threat.max_step)
-        self.random_start = bool(random_start)
+        self.random_start = checks.flag(random_start, "random_start")
         self.restarts = checks.number(restarts, "restarts", 1, 1000, integer=True)
 
     def default_alpha(self) -> float:

@@ -148,6 +148,20 @@ def seed(value, name: str = "seed") -> int:
     return number(value, name, 0, 2**63 - 1, integer=True)
 
 
+def flag(value, name: str) -> bool:
+    """A switch: ``True`` or ``False`` (NumPy booleans and 0-d bool tensors included; not ``0``,
+    ``1``, ``"yes"`` or ``None``, which would otherwise be taken by their truth value)."""
+    value = _scalar(value)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def optional_number(value, name: str, lo: float, hi: float, integer: bool = False):
+    """``None``, or a number as :func:`number` checks it (e.g. an optional batch size)."""
+    return None if value is None else number(value, name, lo, hi, integer)
+
+
 def device(value, name: str = "device") -> torch.device | None:
     """``None`` or a device torch knows and this machine has: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``."""
     if value is None:

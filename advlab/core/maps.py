@@ -41,10 +41,15 @@ def upsample(maps: torch.Tensor, size) -> torch.Tensor:
 REDUCTIONS = ("max_abs", "sum_abs", "sum")
 
 
+def check_reduction(how, name: str = "reduce") -> str:
+    """Check a channel reduction (one of ``REDUCTIONS``): interpreters call it at construction."""
+    return checks.choice(how, name, REDUCTIONS)
+
+
 def reduce_channels(attr: torch.Tensor, how: str) -> torch.Tensor:
     """N×C×H×W attributions to N×H×W maps: ``max_abs`` (Simonyan et al.),
     ``sum_abs`` or ``sum`` (signed: keeps Integrated Gradients' completeness)."""
-    checks.choice(how, "channel reduction", REDUCTIONS)
+    check_reduction(how)
     if how == "max_abs":
         return attr.abs().amax(1)
     if how == "sum_abs":

@@ -104,6 +104,7 @@ class LayerProbe:
     def run(self, x: torch.Tensor):
         """Forward ``x`` through the model; returns its output, or ``None`` when stopped early.
         Outputs of an earlier pass are forgotten first."""
+        checks.images(x, model=self.model)
         self.outputs.clear()
         try:
             return self.model(x)
@@ -123,6 +124,7 @@ class LayerProbe:
 
 def activations(model: torch.nn.Module, x: torch.Tensor, layers) -> dict:
     """Outputs of ``layers`` for images ``x`` (detached), one forward pass, hooks removed."""
+    checks.images(x, model=checks.model(model))
     with torch.no_grad(), LayerProbe(model, layers, detach=True) as probe:
         probe.run(x)
     return dict(probe.outputs)

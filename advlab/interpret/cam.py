@@ -41,10 +41,7 @@ class BaseCAM(Interpreter):
     def __init__(self, model, layer=None, *, relu: bool = True, upsample: bool = True):
         super().__init__(model)
         self.layer = resolve_layer(model, layer)
-        for arg, value in (("relu", relu), ("upsample", upsample)):
-            if not isinstance(value, bool):
-                raise ValueError(f"{arg} must be True or False, got {value!r}")
-        self.relu, self.upsample = relu, upsample
+        self.relu, self.upsample = checks.flag(relu, "relu"), checks.flag(upsample, "upsample")
 
     def activations_and_grads(self, x, target, create_graph: bool = False):
         """A (N×K×h×w), ∂score/∂A (``None`` for gradient-free methods) and the logits
@@ -161,7 +158,7 @@ class RandomMap(Interpreter):
 
     def __init__(self, model, seed: int = 0):
         super().__init__(model)
-        self.seed = seed
+        self.seed = checks.seed(seed)
 
     def _attribute(self, x, target):
         gen = torch.Generator(device=x.device).manual_seed(self.seed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..core import checks
-from ..core.maps import reduce_channels
+from ..core.maps import check_reduction, reduce_channels
 from .base import Interpreter
 
 
@@ -28,7 +28,7 @@ class Saliency(Interpreter):
 
     def __init__(self, model, reduce: str = "max_abs"):
         super().__init__(model)
-        self.reduce = reduce
+        self.reduce = check_reduction(reduce)
 
     def _attribute(self, x, target):
         from captum.attr import Saliency as _Saliency
@@ -53,7 +53,7 @@ class SmoothGrad(Interpreter):
         super().__init__(model)
         self.n_samples = checks.number(n_samples, "n_samples", 1, 10_000, integer=True)
         self.sigma = checks.number(sigma, "sigma", 0.0, 10.0)
-        self.seed, self.reduce = seed, reduce
+        self.seed, self.reduce = checks.seed(seed), check_reduction(reduce)
 
     def _attribute(self, x, target):
         from captum.attr import NoiseTunnel
@@ -80,7 +80,9 @@ class IntegratedGradients(Interpreter):
         super().__init__(model)
         self.n_steps = checks.number(n_steps, "n_steps", 1, 10_000, integer=True)
         self.baseline = checks.number(baseline, "baseline", 0.0, 1.0)
-        self.reduce, self.internal_batch_size = reduce, internal_batch_size
+        self.reduce = check_reduction(reduce)
+        self.internal_batch_size = checks.optional_number(internal_batch_size, "internal_batch_size", 1, 10**9,
+                                                          integer=True)
 
     def _attribute(self, x, target):
         from captum.attr import IntegratedGradients as _IG

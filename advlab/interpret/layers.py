@@ -59,7 +59,7 @@ class LayerAttribution:
     def attribute(self, x: torch.Tensor, target=None, batch_size: int | None = None):
         """Per-channel attributions of ``x`` for classes ``target`` (ignored by
         ``layer_activation``): N×K, or a dict ``{layer: N×K}`` for several layers."""
-        checks.images(x)
+        checks.images(x, model=self.model)
         with frozen_eval(self.model):
             target = None if target is None else model_labels(self.model, target, x, "target")
             if target is None and self.uses_target:
@@ -126,7 +126,7 @@ class NeuronConductance(LayerAttribution):
 
     def attribute(self, x: torch.Tensor, channel: int, batch_size: int | None = None) -> torch.Tensor:  # type: ignore[override]
         """N×K_prev: conductance of each channel of ``source`` to channel ``channel`` of ``layer``."""
-        checks.images(x)
+        checks.images(x, model=self.model)
         with frozen_eval(self.model):
             if batch_size is not None:
                 batch_size = checks.number(batch_size, "batch_size", 1, 10**9, integer=True)

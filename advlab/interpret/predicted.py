@@ -24,7 +24,8 @@ def predict_and_map(interpreter: Interpreter, x: torch.Tensor, normalize: bool =
     if not isinstance(interpreter, Interpreter):
         raise ValueError(f"interpreter must be an advlab interpreter (al.interpret.make(...)), "
                          f"got {type(interpreter).__name__}")
-    checks.images(x)
+    checks.images(x, model=interpreter.model)
+    normalize = checks.flag(normalize, "normalize")
     with frozen_eval(interpreter.model), torch.no_grad():
         probs = interpreter.model(x).softmax(1)
     maps = interpreter(x, probs.argmax(1), batch_size=batch_size)
@@ -38,7 +39,7 @@ def top_prototypes(model: torch.nn.Module, x: torch.Tensor, k: int = 1, of_class
     indices) only prototypes of that class compete (ProtoPNet, chapter 2)."""
     if not hasattr(model, "similarity_maps"):
         raise ValueError(f"model must be a ProtoPNet (with similarity_maps), got {type(model).__name__}")
-    checks.images(x)
+    checks.images(x, model=model)
     proto: Any = model  # a ProtoPNet (checked above)
     with frozen_eval(model), torch.no_grad():
         scores = proto.similarity_maps(x).flatten(2).amax(2)              # N×m

@@ -22,9 +22,9 @@ class _Adversarial(Objective):
         self.norm = checks.choice(norm, "norm", attacks.THREATS)
         self.steps = checks.number(steps, "steps", 1, 10_000, integer=True)
         self.alpha = None if alpha is None else checks.parse_eps(alpha, "alpha")
-        self.random_start = bool(random_start)
+        self.random_start = checks.flag(random_start, "random_start")
         self.ramp_epochs = checks.number(ramp_epochs, "ramp_epochs", 0, 10_000)
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = checks.number(label_smoothing, "label_smoothing", 0.0, 1.0)
 
     def make_attack(self, model, context: Context, **extra):
         """This step's attack: ε and α scaled by the ramp, a seed of its own."""
