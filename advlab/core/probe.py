@@ -104,7 +104,7 @@ class LayerProbe:
     def run(self, x: torch.Tensor):
         """Forward ``x`` through the model; returns its output, or ``None`` when stopped early.
         Outputs of an earlier pass are forgotten first."""
-        checks.images(x, model=self.model)
+        checks.images(x.detach() if isinstance(x, torch.Tensor) else x, model=self.model)
         self.outputs.clear()
         try:
             return self.model(x)

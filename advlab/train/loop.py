@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core import checks
+from ..core import checks, frozen_eval, n_classes
 from . import ddp
 from .augment import AUGMENTS
 from .objectives import Context, Objective
@@ -67,9 +67,22 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
     >>> fit(model, al.data.tensors("mnist", "train"), CrossEntropy(), epochs=3, batch_size=128, lr=1e-3,
     ...     optimizer="adam", checkpoint="mnist.ckpt")
     """
-    x_all, y_all = (train.x, train.y) if hasattr(train, "x") else train
-    if len(x_all) != len(y_all):
-        raise ValueError(f"train must hold as many labels as images, got {len(x_all)} images, {len(y_all)} labels")
+    if hasattr(train, "x"):
+        x_all, y_all = train.x, train.y
+    elif isinstance(train, (tuple, list)) and len(train) == 2:
+        x_all, y_all = train
+    else:
+        raise ValueError(f"train must be a TensorSet or an (x, y) pair of tensors, got {type(train).__name__}")
+    checks.model(model)
+    checks.images(x_all, "train images")
+    if not isinstance(y_all, torch.Tensor) or y_all.dim() != 1 or len(x_all) != len(y_all):
+        got = f"shape {tuple(y_all.shape)}" if isinstance(y_all, torch.Tensor) else type(y_all).__name__
+        raise ValueError(f"train labels must be a 1-D tensor of as many labels as images "
+                         f"({len(x_all)}), got {got}")
+    seed = checks.seed(seed)
+    lr = checks.number(lr, "lr", 0.0, 1e3)
+    weight_decay = checks.number(weight_decay, "weight_decay", 0.0, 1.0)
+    resume, progress = checks.flag(resume, "resume"), checks.flag(progress, "progress")
     checks.choice(augment, "augment", AUGMENTS)
     checks.choice(schedule, "schedule", SCHEDULES)
     epochs = checks.number(epochs, "epochs", 0, 100_000, integer=True)
@@ -77,11 +90,15 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
     batch_size = checks.number(batch_size, "batch_size", 1, len(x_all), integer=True)
     if batch_size % world:
         raise ValueError(f"batch_size must be a multiple of the number of processes ({world}), got {batch_size}")
-    device = torch.device(device) if device is not None else ddp.device()
+    device = checks.device(device) if device is not None else ddp.device()
     if world > 1 and device.type == "cuda" and device.index is None:
         device = ddp.device()  # "cuda" under torchrun: this rank's own GPU
     gen = torch.Generator().manual_seed(seed)
     model.to(device)
+    probe = x_all[:1].to(device)
+    checks.model_input(model, probe, "train images")
+    with frozen_eval(model):
+        y_all = checks.labels(y_all, len(x_all), n_classes(model, probe), name="train labels")
     channels_last = getattr(model, "preferred_memory_format", None) == torch.channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
