@@ -53,10 +53,12 @@ def images(x, name: str = "x", model: torch.nn.Module | None = None) -> torch.Te
     return x
 
 
-def model_input(model: torch.nn.Module, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+def model_input(model: torch.nn.Module, x: torch.Tensor, name: str = "x", size: bool = True) -> torch.Tensor:
     """Check that images ``x`` are what ``model`` takes: its parameters' dtype and device, and
     its ``input_shape`` (C, H, W; ``None`` for any size) when the model declares one (every advlab
-    architecture does; :func:`advlab.zoo.load` sets the full shape of the model's dataset)."""
+    architecture does; :func:`advlab.zoo.load` sets the full shape of the model's dataset).
+    ``size=False`` checks the channels only: a layer probe reading convolutional features takes
+    images of any size (style transfer's 64-pixel textures through a CIFAR-10 network)."""
     param = next((p for p in model.parameters() if p.is_floating_point()), None)
     if param is not None:
         if x.dtype != param.dtype:
@@ -69,6 +71,8 @@ def model_input(model: torch.nn.Module, x: torch.Tensor, name: str = "x") -> tor
     if shape is not None:
         want = tuple(shape)
         got = tuple(x.shape[1:])
+        if not size and len(want) == 3:
+            want = (want[0], None, None)
         if len(want) != 3 or any(w is not None and w != g for w, g in zip(want, got)):
             show = "×".join("any" if w is None else str(w) for w in want)
             what = f" ({model.dataset})" if isinstance(getattr(model, "dataset", None), str) else ""

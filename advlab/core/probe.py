@@ -104,7 +104,8 @@ class LayerProbe:
     def run(self, x: torch.Tensor):
         """Forward ``x`` through the model; returns its output, or ``None`` when stopped early.
         Outputs of an earlier pass are forgotten first."""
-        checks.images(x.detach() if isinstance(x, torch.Tensor) else x, model=self.model)
+        checks.images(x.detach() if isinstance(x, torch.Tensor) else x)
+        checks.model_input(self.model, x, size=False)  # features of any image size may be read
         self.outputs.clear()
         try:
             return self.model(x)
@@ -124,7 +125,8 @@ class LayerProbe:
 
 def activations(model: torch.nn.Module, x: torch.Tensor, layers) -> dict:
     """Outputs of ``layers`` for images ``x`` (detached), one forward pass, hooks removed."""
-    checks.images(x, model=checks.model(model))
+    checks.images(x)
+    checks.model_input(checks.model(model), x, size=False)
     with torch.no_grad(), LayerProbe(model, layers, detach=True) as probe:
         probe.run(x)
     return dict(probe.outputs)
