@@ -354,7 +354,8 @@ def load(name: str, split: str = "test", download: bool = False):
         raise ValueError(f"download must be True or False, got {download!r}")
     root = data_root()
     train = split == "train"
-    looked = [f"{root} (ADVLAB_DATA)", f"{offline_copies()} (ADVLAB_DATASETS)"]
+    src = offline_copies()
+    looked = [f"{root} (ADVLAB_DATA)", f"{src} (ADVLAB_DATASETS)" if src is not None else "ADVLAB_DATASETS (not set)"]
     try:
         if name in _TV_FOLDER:
             _prepare_idx(name, root, download, looked)
