@@ -374,10 +374,19 @@ def load(name: str, split: str = "test", download: bool = False):
             raise _not_found(name, looked)
         return Cifar10Jpeg(jpg, train=train, transform=ToTensor())
     except OSError as err:  # a data folder that is a file, or unreadable / not writable
-        where = err.filename or root
+        where = _offender(Path(err.filename)) if err.filename else root
         raise DataNotFoundError(f"dataset {name!r}: cannot use {where}: {err.strerror or err}.",
                                 [f"make {where} a folder you can read and write",
                                  "set ADVLAB_DATA to another folder"]) from None
+
+
+def _offender(path: Path) -> Path:
+    """The first part of ``path`` that exists but is not a folder (a file where a folder is
+    expected), else ``path``."""
+    for part in reversed([path, *path.parents][1:]):
+        if part.exists() and not part.is_dir():
+            return part
+    return path
 
 
 def _read_cache(cache: Path, name: str, n: int) -> dict | None:

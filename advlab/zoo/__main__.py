@@ -104,13 +104,14 @@ def _run(args) -> int:
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         try:
-            e = train(args.name, device=args.device, resume=not args.restart)
+            trained = train(args.name, device=args.device, resume=not args.restart)
         finally:
             ddp.cleanup()
-        if e is not None:  # rank 0 (or the only process)
-            figures = (f"clean {e['clean_accuracy']:.2%} ({e['clean_eval']}), robust {e['robust_accuracy']:.2%} "
-                       f"({e['robust_eval']}), " if e["kind"] == "classifier" else f"{e['kind']}, ")
-            print(f"{args.name}: {figures}{e['train_seconds']:.0f} s")
+        if trained is not None:  # rank 0 (or the only process)
+            t = trained
+            figures = (f"clean {t['clean_accuracy']:.2%} ({t['clean_eval']}), robust {t['robust_accuracy']:.2%} "
+                       f"({t['robust_eval']}), " if t["kind"] == "classifier" else f"{t['kind']}, ")
+            print(f"{args.name}: {figures}{t['train_seconds']:.0f} s")
         return 0
     return _verify(args, entry, manifest)
 
@@ -168,8 +169,8 @@ def _verify(args, entry, manifest) -> int:
         if not args.subset and e.get("clean_accuracy") is not None and abs(clean - e["clean_accuracy"]) > 1e-3:
             ok = False
     for ds, names_ in missing.items():
-        err = sets[ds]
-        print(f"{PROG} verify: error: accuracy of {', '.join(names_)} not measured: {' '.join(err.problem.split())} "
+        problem = sets[ds].problem
+        print(f"{PROG} verify: error: accuracy of {', '.join(names_)} not measured: {' '.join(problem.split())} "
               f"Fix: set ADVLAB_DATASETS to a folder of offline copies (e.g. ../shared/datasets), or run "
               f"`{PROG} verify --subset` to measure on the bundled 1,000-image subsets.", file=sys.stderr)
     if missing:
