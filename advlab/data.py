@@ -17,9 +17,16 @@ Nothing here touches the network at import time.
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
+import math
 import os
 import shutil
+import struct
 import tarfile
+import tempfile
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +60,13 @@ _SUBSET_DIR = Path(__file__).parent / "_data"
 
 
 class DataNotFoundError(ValueError):
-    """Raised when a dataset is found nowhere; the message says where we looked."""
+    """A dataset is missing, incomplete, corrupt or unreadable. ``problem`` says what (naming the
+    files), ``fixes`` how to repair it; the message holds both."""
+
+    def __init__(self, problem: str, fixes: list[str] | None = None):
+        self.problem = problem
+        self.fixes = list(fixes) if fixes is not None else []
+        super().__init__(f"{problem} Fix: {'; or '.join(self.fixes)}." if self.fixes else problem)
 
 
 def data_root() -> Path:
@@ -84,40 +97,192 @@ class TensorSet:
         return CLASSES[self.name]
 
 
+def _fixes(name: str) -> list[str]:
+    return [f"set ADVLAB_DATASETS to a folder of offline copies (e.g. ../shared/datasets) holding {_OFFLINE[name]}/",
+            "pass download=True on a machine with internet",
+            f"use advlab.data.subset({name!r}) for the bundled 1,000 test images"]
+
+
 def _not_found(name: str, looked: list[str]) -> DataNotFoundError:
-    return DataNotFoundError(
-        f"dataset {name!r} not found. Looked in: {'; '.join(looked)}. Fix: set ADVLAB_DATASETS to a folder "
-        f"of offline copies (e.g. ../shared/datasets), or pass download=True on a machine with internet, "
-        f"or use advlab.data.subset({name!r}) for the bundled 1,000 test images."
-    )
+    return DataNotFoundError(f"dataset {name!r} not found. Looked in: {'; '.join(looked)}.", _fixes(name))
 
 
-def _stage_idx(name: str, root: Path) -> bool:
-    """Copy offline idx .gz files into ``<root>/<Folder>/raw`` if available."""
+# Bytes of the original idx .gz files; torchvision's ``resources`` give their names and MD5s.
+_IDX_BYTES = {
+    "mnist": {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+              "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
+    "fashion-mnist": {"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+                      "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
+}
+# The JPEG copy of CIFAR-10 (its SOURCE.md): bytes and sha256 of each file, and JPEGs per class.
+_CIFAR_JPG = {
+    "cifar10-jpg-test.tar.gz": (3241094, "2f78efc30b2c0bb10b3c9e22a3c9a788ae74677a6e367fe5703461199ffe67e0"),
+    "cifar10-jpg-train.tar.gz": (16191966, "e23a05ee43cf7e36fa212a9774e47d68233c1595ee3ed2b5c790b00c6767fb31"),
+    "test_order.csv": (328918, "15ca4e5363eedd154f4b6e01222c9d7c033a427ed71a256886bc5f0aaaec994f"),
+}
+_CIFAR_JPG_PER_CLASS = {"train": 5000, "test": 1000}
+_OFFLINE = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "cifar10": "cifar10-jpg"}
+
+
+def _digest(path: Path, algo: str) -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_problem(path: Path, size: int | None, digest: str, algo: str) -> str | None:
+    """None when ``path`` is a file of ``size`` bytes with this digest, else what is wrong with it."""
+    expected = (f"{size:,} bytes, " if size is not None else "") + f"{algo} {digest}"
+    try:
+        st = path.stat()
+        if not path.is_file():
+            return f"{path} is not a file (expected {expected})"
+        if size is not None and st.st_size != size:
+            return f"{path} has {st.st_size:,} bytes (expected {expected})"
+        got = _digest(path, algo)
+    except FileNotFoundError:
+        return f"{path} is missing (expected {expected})"
+    except OSError as err:
+        return f"{path} cannot be read: {err.strerror} (expected {expected})"
+    return None if got == digest else f"{path} has {algo} {got} (expected {expected})"
+
+
+def _idx_problem(path: Path) -> str | None:
+    """None when ``path`` is a complete uint8 idx file (its size agrees with its header)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            dims = fh.read(4 * ndim)
+    except FileNotFoundError:
+        return f"{path} is missing"
+    except OSError as err:
+        return f"{path} cannot be read: {err.strerror}"
+    if len(head) < 4 or head[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 3 or len(dims) < 4 * ndim:
+        return f"{path} is not a uint8 idx file (bad header)"
+    expected = 4 + 4 * ndim + math.prod(struct.unpack(f">{ndim}I", dims))
+    return None if size == expected else f"{path} has {size:,} bytes, its header says {expected:,}"
+
+
+def _atomic(dest: Path, write) -> None:
+    """``write(tmp)`` next to ``dest``, then rename it to ``dest``: no half-written ``dest`` is left."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _gunzip(src: Path, dest: Path) -> None:
+    with gzip.open(src, "rb") as fi, open(dest, "wb") as fo:
+        shutil.copyfileobj(fi, fo)
+
+
+def _tv_idx_class(name: str):
+    import torchvision
+    return torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
+
+
+def _prepare_idx(name: str, root: Path, download: bool, looked: list[str]) -> None:
+    """Make ``<root>/<Folder>/raw`` hold the four checked, extracted idx files torchvision reads,
+    staging them from ``$ADVLAB_DATASETS/<name>`` where needed. Every .gz is checked against
+    torchvision's MD5 (and its original size) before use; with ``download=False`` a missing or
+    corrupt file is an error naming it, so torchvision never goes to the network."""
     raw = root / _TV_FOLDER[name] / "raw"
-    if raw.is_dir() and any(raw.glob("*.gz")):
-        return True
     src = offline_copies()
-    if src is None or not (src / name).is_dir():
-        return False
-    raw.mkdir(parents=True, exist_ok=True)
-    for f in (src / name).glob("*-ubyte.gz"):
-        shutil.copy(f, raw / f.name)
-    return True
+    srcdir = src / name if src is not None else None
+    if not download and not raw.is_dir() and (srcdir is None or not srcdir.exists()):
+        raise _not_found(name, looked)
+    if srcdir is not None and srcdir.exists() and not srcdir.is_dir():
+        raise DataNotFoundError(f"{srcdir} (ADVLAB_DATASETS/{name}) is not a folder.",
+                                [f"make it a folder holding the original idx .gz files of {name}",
+                                 "unset ADVLAB_DATASETS"])
+    problems, expected = [], []
+    for resource, md5 in _tv_idx_class(name).resources:
+        filename = os.path.basename(resource)
+        size = _IDX_BYTES[name].get(filename)
+        expected.append(f"{filename} ({size:,} bytes, md5 {md5})" if size else f"{filename} (md5 {md5})")
+        ext = raw / filename.removesuffix(".gz")
+        if _idx_problem(ext) is None:
+            continue
+        gz = raw / filename
+        bad_gz = _file_problem(gz, size, md5, "md5")
+        if bad_gz is not None:
+            offline = srcdir / filename if srcdir is not None else None
+            bad_src = _file_problem(offline, size, md5, "md5") if offline is not None else None
+            if offline is None or bad_src is not None:
+                if ext.exists():
+                    problems.append(f"{_idx_problem(ext)}")
+                problems += [p for p in (bad_gz if gz.exists() or bad_src is None else None, bad_src) if p]
+                if download and ext.exists():  # derived from a bad .gz: torchvision would read it as it is
+                    ext.unlink()
+                continue
+            raw.mkdir(parents=True, exist_ok=True)
+            _atomic(gz, lambda tmp, f=offline: shutil.copyfile(f, tmp))
+        _atomic(ext, lambda tmp, f=gz: _gunzip(f, tmp))
+        if (bad := _idx_problem(ext)) is not None:
+            problems.append(bad)
+    if problems and not download:
+        where = f"{srcdir} (ADVLAB_DATASETS)" if srcdir is not None else f"$ADVLAB_DATASETS/{name}/"
+        raise DataNotFoundError(
+            f"dataset {name!r} is incomplete or corrupt: {'; '.join(problems)}. torchvision needs all four "
+            f"original files: {', '.join(expected)}.",
+            [f"put the original files in {where} or in {raw}, replacing corrupt ones",
+             "pass download=True on a machine with internet",
+             f"use advlab.data.subset({name!r}) for the bundled 1,000 test images"])
+
+
+def _check_cifar_exact(root: Path) -> None:
+    import torchvision
+    cls = torchvision.datasets.CIFAR10
+    folder = root / cls.base_folder
+    files = [*cls.train_list, *cls.test_list, [cls.meta["filename"], cls.meta["md5"]]]
+    problems = [p for f, md5 in files if (p := _file_problem(folder / f, None, md5, "md5")) is not None]
+    if problems:
+        raise DataNotFoundError(
+            f"the exact CIFAR-10 set in {folder} is incomplete or corrupt: {'; '.join(problems)}.",
+            [f"put the original python batches in {folder}", "pass download=True on a machine with internet",
+             f"delete {folder} to use the JPEG copy from ADVLAB_DATASETS/cifar10-jpg"])
 
 
 def _stage_cifar_jpg(root: Path) -> Path | None:
+    """The JPEG copy of CIFAR-10 under the data root, staged from ``$ADVLAB_DATASETS/cifar10-jpg``
+    on first use: the archives are checked (size, sha256), extracted into a temporary folder and
+    renamed into place, so a failure leaves no half-made folder."""
     dest = root / "cifar10-jpg"
-    if (dest / "test_order.csv").is_file() and (dest / "train").is_dir():
-        return dest
+    if dest.exists():
+        return dest  # staged whole (or put there by hand); Cifar10Jpeg names anything missing
     src = offline_copies()
-    if src is None or not (src / "cifar10-jpg").is_dir():
+    if src is None or not (src / "cifar10-jpg").exists():
         return None
-    dest.mkdir(parents=True, exist_ok=True)
-    for part in ("test", "train"):
-        with tarfile.open(src / "cifar10-jpg" / f"cifar10-jpg-{part}.tar.gz") as tar:
-            tar.extractall(dest, filter="data")
-    shutil.copy(src / "cifar10-jpg" / "test_order.csv", dest / "test_order.csv")
+    srcdir = src / "cifar10-jpg"
+    fix = [f"put the original files of the JPEG copy in {srcdir} (ADVLAB_DATASETS)",
+           "pass download=True for the exact set (needs internet)",
+           "use advlab.data.subset('cifar10') for the bundled 1,000 test images"]
+    problems = [p for f, (size, sha) in _CIFAR_JPG.items() if (p := _file_problem(srcdir / f, size, sha, "sha256"))]
+    if problems:
+        raise DataNotFoundError(f"the JPEG copy of CIFAR-10 is incomplete or corrupt: {'; '.join(problems)}.", fix)
+    current = srcdir
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".cifar10-jpg.", suffix=".partial", dir=root))
+        try:
+            for part in ("test", "train"):
+                current = srcdir / f"cifar10-jpg-{part}.tar.gz"
+                with tarfile.open(current) as tar:
+                    tar.extractall(tmp, filter="data")
+            current = srcdir / "test_order.csv"
+            shutil.copyfile(current, tmp / "test_order.csv")
+            current = dest
+            tmp.rename(dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        raise DataNotFoundError(f"staging the JPEG copy of CIFAR-10 failed at {current}: {err}.", fix) from None
     return dest
 
 
@@ -125,20 +290,37 @@ class Cifar10Jpeg(torch.utils.data.Dataset):
     """CIFAR-10 stored as JPEG (quality 75), in the original test order.
 
     ``variant`` is ``"jpeg-q75"``: pixels differ from the exact set by about
-    6/255 on average, so accuracies are about 1 point off.
+    6/255 on average, so accuracies are about 1 point off. A missing, truncated or
+    undecodable JPEG is a :class:`DataNotFoundError` naming the file.
     """
     variant = "jpeg-q75"
 
     def __init__(self, root: Path, train: bool, transform=None):
         self.root, self.transform = Path(root), transform
+        self.fix = [f"delete {self.root} so that it is staged again from ADVLAB_DATASETS/cifar10-jpg",
+                    "use advlab.data.subset('cifar10') for the bundled 1,000 test images"]
+        names = CLASSES["cifar10"]
         if train:
-            files = sorted((self.root / "train").glob("*/*.jpg"))
-            names = CLASSES["cifar10"]
-            self.items = [(f, names.index(f.parent.name)) for f in files]
+            per = _CIFAR_JPG_PER_CLASS["train"]
+            self.items = [(self.root / "train" / c / f"{i:04d}.jpg", k)
+                          for k, c in enumerate(names) for i in range(per)]
         else:
-            with open(self.root / "test_order.csv") as fh:
-                rows = sorted(csv.DictReader(fh), key=lambda r: int(r["test_index"]))
-            self.items = [(self.root / r["path"], int(r["label"])) for r in rows]
+            csv_path = self.root / "test_order.csv"
+            try:
+                with open(csv_path, newline="") as fh:
+                    rows = sorted(csv.DictReader(fh), key=lambda r: int(r["test_index"]))
+                self.items = [(self.root / r["path"], int(r["label"])) for r in rows]
+            except (OSError, KeyError, ValueError, TypeError, csv.Error) as err:
+                raise DataNotFoundError(f"{csv_path} cannot be read as the test order "
+                                        f"(test_index,label,class,path): {err!r}.", self.fix) from None
+            want = _CIFAR_JPG_PER_CLASS["test"] * len(names)
+            if len(self.items) != want:
+                raise DataNotFoundError(f"{csv_path} lists {len(self.items)} test images, expected {want}.", self.fix)
+        missing = [str(p) for p, _ in self.items if not p.is_file()]
+        if missing:
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise DataNotFoundError(f"the JPEG copy of CIFAR-10 in {self.root} is incomplete: missing "
+                                    f"{', '.join(missing[:3])}{more}.", self.fix)
 
     def __len__(self):
         return len(self.items)
@@ -146,7 +328,11 @@ class Cifar10Jpeg(torch.utils.data.Dataset):
     def __getitem__(self, i):
         from PIL import Image
         path, label = self.items[i]
-        img = Image.open(path).convert("RGB")
+        try:
+            with Image.open(path) as im:
+                img = im.convert("RGB")
+        except (OSError, ValueError, SyntaxError) as err:  # PIL: truncated, unidentified, or bad header
+            raise DataNotFoundError(f"{path} cannot be decoded as a JPEG: {err}.", self.fix) from None
         return (self.transform(img) if self.transform else img), label
 
 
@@ -154,42 +340,83 @@ def load(name: str, split: str = "test", download: bool = False):
     """A torchvision-style dataset returning (image tensor in [0, 1], label).
 
     The returned object has a ``variant`` attribute: ``"exact"`` for the
-    original files, ``"jpeg-q75"`` for the JPEG copy of CIFAR-10.
+    original files, ``"jpeg-q75"`` for the JPEG copy of CIFAR-10. Only
+    ``download=True`` lets torchvision use the network; otherwise a missing,
+    incomplete or corrupt copy is a :class:`DataNotFoundError` naming the files,
+    what they should be (size, checksum) and where to put them.
     """
     import torchvision
     from torchvision.transforms import ToTensor
 
     checks.choice(name, "dataset", DATASETS)
     checks.choice(split, "split", SPLITS)
+    if not isinstance(download, bool):
+        raise ValueError(f"download must be True or False, got {download!r}")
     root = data_root()
     train = split == "train"
-    looked = [f"{root} (ADVLAB_DATA)", f"{offline_copies()} (ADVLAB_DATASETS)"]
-    if name in _TV_FOLDER:
-        cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
-        if not (_stage_idx(name, root) or download):
+    src = offline_copies()
+    looked = [f"{root} (ADVLAB_DATA)", f"{src} (ADVLAB_DATASETS)" if src is not None else "ADVLAB_DATASETS (not set)"]
+    try:
+        if name in _TV_FOLDER:
+            _prepare_idx(name, root, download, looked)
+            ds = _tv_idx_class(name)(str(root), train=train, download=download, transform=ToTensor())
+            ds.variant = "exact"
+            return ds
+        exact = root / torchvision.datasets.CIFAR10.base_folder
+        if exact.is_dir() or download:
+            if not download:
+                _check_cifar_exact(root)
+            ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download, transform=ToTensor())
+            ds.variant = "exact"
+            return ds
+        jpg = _stage_cifar_jpg(root)
+        if jpg is None:
             raise _not_found(name, looked)
-        # download=True only checks MD5s when the files are already in raw/.
-        ds = cls(str(root), train=train, download=True, transform=ToTensor())
-        ds.variant = "exact"
-        return ds
-    exact = root / "cifar-10-batches-py"
-    if exact.is_dir() or download:
-        ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download, transform=ToTensor())
-        ds.variant = "exact"
-        return ds
-    jpg = _stage_cifar_jpg(root)
-    if jpg is None:
-        raise _not_found(name, looked)
-    return Cifar10Jpeg(jpg, train=train, transform=ToTensor())
+        return Cifar10Jpeg(jpg, train=train, transform=ToTensor())
+    except OSError as err:  # a data folder that is a file, or unreadable / not writable
+        where = _offender(Path(err.filename)) if err.filename else root
+        raise DataNotFoundError(f"dataset {name!r}: cannot use {where}: {err.strerror or err}.",
+                                [f"make {where} a folder you can read and write",
+                                 "set ADVLAB_DATA to another folder"]) from None
+
+
+def _offender(path: Path) -> Path:
+    """The first part of ``path`` that exists but is not a folder (a file where a folder is
+    expected), else ``path``."""
+    for part in reversed([path, *path.parents][1:]):
+        if part.exists() and not part.is_dir():
+            return part
+    return path
+
+
+def _read_cache(cache: Path, name: str, n: int) -> dict | None:
+    """The cached uint8 tensors, or None (with a warning naming the file) when the cache is
+    unreadable or does not hold ``n`` images of ``name``'s shape."""
+    try:
+        blob = torch.load(cache, weights_only=True)
+        x, y = blob["x"], blob["y"]
+        ok = (isinstance(x, torch.Tensor) and x.dtype == torch.uint8 and tuple(x.shape[1:]) == SHAPES[name]
+              and isinstance(y, torch.Tensor) and y.shape == (len(x),) and len(x) == n)
+        why = "" if ok else f"it does not hold {n} uint8 images of shape {SHAPES[name]} with their labels"
+    except Exception as err:  # noqa: BLE001 - torch.load fails in many ways on a damaged file
+        why = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    if not why:
+        return blob
+    warnings.warn(f"the cache file {cache} is damaged ({why}); rebuilding it from the dataset's files",
+                  RuntimeWarning, stacklevel=3)
+    return None
 
 
 def tensors(name: str, split: str = "test", download: bool = False) -> TensorSet:
-    """The whole split as one :class:`TensorSet`, cached as uint8 under the data root."""
+    """The whole split as one :class:`TensorSet`, cached as uint8 under the data root.
+
+    A damaged cache file is rebuilt from the (just checked) dataset files, with a warning
+    naming it; the cache is written to a temporary file and renamed, so it is never half-written.
+    """
     ds = load(name, split, download)
     cache = data_root() / "advlab-cache" / f"{name}-{split}-{ds.variant}.pt"
-    if cache.is_file():
-        blob = torch.load(cache)
-    else:
+    blob = _read_cache(cache, name, len(ds)) if cache.is_file() else None
+    if blob is None:
         if hasattr(ds, "data") and hasattr(ds, "targets"):
             x = torch.as_tensor(np.asarray(ds.data))
             x = x.unsqueeze(1) if x.dim() == 3 and name != "cifar10" else x.permute(0, 3, 1, 2)
@@ -203,8 +430,13 @@ def tensors(name: str, split: str = "test", download: bool = False) -> TensorSet
                 ys.append(label)
             x, y = torch.stack(xs), torch.tensor(ys)
         blob = {"x": x.contiguous(), "y": y.long()}
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(blob, cache)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _atomic(cache, lambda tmp: torch.save(blob, tmp))
+        except OSError as err:
+            raise DataNotFoundError(f"cannot write the cache file {cache}: {err.strerror or err}.",
+                                    [f"make {cache.parent} a folder you can write", "set ADVLAB_DATA to another folder"]
+                                    ) from None
     return TensorSet(blob["x"].float() / 255, blob["y"], name, split, ds.variant)
 
 

@@ -4,7 +4,8 @@
 [0, 1]. What it returns depends on the model's ``kind``: a classifier returns logits, an
 explainer maps, a generator images; a model trained against another names it as its ``parent``.
 Nothing is ever retrained silently: a missing or corrupt weight file raises :class:`WeightsError`
-naming the file and the command that rebuilds it.
+naming the file and the command that rebuilds it; a missing or invalid manifest (or entry) raises
+:class:`ManifestError` (a ``ValueError``) naming the manifest file.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from .. import data as _data
 from .. import models as _models
 from .recipes import RECIPES
-from .store import KINDS, WeightsError, entry, manifest, weight_file
+from .store import KINDS, ManifestError, WeightsError, entry, manifest, weight_file
 
 
 def names(kind: str | None = None) -> list[str]:
@@ -84,4 +85,4 @@ def summary(names_: list[str]) -> str:
 
 
 __all__ = ["load", "names", "summary", "training_description", "train", "manifest", "entry", "RECIPES", "KINDS",
-           "WeightsError", "weight_file"]
+           "ManifestError", "WeightsError", "weight_file"]

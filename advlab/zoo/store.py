@@ -40,8 +40,42 @@ def check_lineage(name: str, entries: dict, what: str = "manifest entry") -> dic
     return e
 
 
+class ManifestError(ValueError):
+    """The zoo's manifest is missing, not valid JSON, or has an entry the zoo cannot use."""
+
+
+def _manifest_fault(problem: str) -> ManifestError:
+    return ManifestError(f"{problem}. Fix: restore the manifest from git (git checkout -- advlab/zoo/manifest.json) "
+                         f"or retrain the model with `python -m advlab.zoo train NAME`")
+
+
+def _read_manifest(missing_ok: bool = False) -> dict:
+    try:
+        text = MANIFEST.read_text()
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise _manifest_fault(f"the zoo's manifest {MANIFEST} is missing") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _manifest_fault(f"the zoo's manifest {MANIFEST} cannot be read ({err})") from None
+    try:
+        m = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _manifest_fault(f"the zoo's manifest {MANIFEST} is not valid JSON ({err})") from None
+    if not isinstance(m, dict) or not all(isinstance(e, dict) for e in m.values()):
+        raise _manifest_fault(f"the zoo's manifest {MANIFEST} must be a JSON object of model entries (objects)")
+    return m
+
+
 def manifest() -> dict:
-    return json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+    """The zoo's manifest: model name -> entry. A missing or invalid file is a :class:`ManifestError`."""
+    return _read_manifest()
+
+
+# What an entry needs to be loaded: key -> (type, what it is).
+_REQUIRED = {"file": (str, "the weight file's name"), "sha256": (str, "its sha256, 64 hex digits"),
+             "architecture": (str, "an advlab.models architecture"), "arch_kwargs": (dict, "its arguments"),
+             "dataset": (str, "one of " + ", ".join(data.DATASETS))}
 
 
 def checkpoint_path(name: str) -> Path:
@@ -60,7 +94,21 @@ def entry(name: str) -> dict:
     """The manifest entry of ``name``, its kind and parent checked."""
     m = manifest()
     checks.choice(name, "model name", sorted(m))
-    return check_lineage(name, m)
+    try:
+        e = check_lineage(name, m)
+    except ValueError as err:
+        raise _manifest_fault(f"{err} (in {MANIFEST})") from None
+    for key, (typ, what) in _REQUIRED.items():
+        if not isinstance(e.get(key), typ):
+            got = "nothing" if key not in e else repr(e[key])
+            raise _manifest_fault(f"manifest entry {name!r} in {MANIFEST}: {key!r} must be {what}, got {got}")
+    if len(e["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in e["sha256"]):
+        raise _manifest_fault(f"manifest entry {name!r} in {MANIFEST}: 'sha256' must be 64 lowercase hex digits, "
+                              f"got {e['sha256']!r}")
+    if e["dataset"] not in data.DATASETS:
+        raise _manifest_fault(f"manifest entry {name!r} in {MANIFEST}: 'dataset' must be one of "
+                              f"{', '.join(data.DATASETS)}, got {e['dataset']!r}")
+    return e
 
 
 def weight_file(name: str, check: bool = True) -> Path:
@@ -69,7 +117,11 @@ def weight_file(name: str, check: bool = True) -> Path:
     fix = f"rebuild it with `python -m advlab.zoo train {name}` (or restore it from git)"
     if not path.is_file():
         raise WeightsError(f"weight file {path} for model {name!r} is missing; {fix}")
-    if check and sha256(path) != e["sha256"]:
+    try:
+        digest = sha256(path) if check else None
+    except OSError as err:
+        raise WeightsError(f"weight file {path} for model {name!r} cannot be read ({err.strerror}); {fix}") from None
+    if check and digest != e["sha256"]:
         raise WeightsError(f"weight file {path} for model {name!r} is corrupt (sha256 differs from "
                            f"the manifest); {fix}")
     return path
@@ -108,7 +160,7 @@ def save(name: str, model: torch.nn.Module, entry: dict) -> Path:
     path = WEIGHTS / f"{name}.pt"
     torch.save(model.state_dict(), path)
     entry = dict(entry, file=path.name, sha256=sha256(path))
-    m = manifest()
+    m = _read_manifest(missing_ok=True)  # the first model trained creates the manifest
     m[name] = entry
     MANIFEST.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
     return path
