@@ -466,39 +466,138 @@ def write_subset(name: str, n: int = 1000) -> Path:
     return path
 
 
+MAX_IMAGE_PIXELS = 4096 * 4096
+"""The most pixels :func:`load_image` decodes: 16,777,216 (4096×4096; a 12-Mpixel photo fits)."""
+
+
 def load_image(source, size: int = 32, channels: int = 3) -> torch.Tensor:
     """A user's own picture as a 1×C×size×size batch in [0, 1]: centre-cropped to a
     square, then resized (with antialiasing) to the zoo's input size.
 
-    ``source``: a file path, the file's bytes (e.g. from an ipywidgets FileUpload),
-    a PIL image or an H×W(×C) uint8 array. Small models see 32×32 pixels, so fine
-    detail is lost: the limitation noted for Bluff's ImageNet-scale demos.
-    """
-    import io
+    ``source``: a file path, the file's bytes (e.g. from an ipywidgets FileUpload), a PIL image,
+    or an H×W, H×W×1, H×W×3 or H×W×4 array (alpha dropped) of ``uint8`` (0..255), ``uint16``
+    (0..65535) or floats in [0, 1]. 16-bit pictures (PNG modes ``I;16``/``I``) are scaled by
+    1/65535 and float ones kept as they are, without rounding to 8 bits. Small models see 32×32
+    pixels, so fine detail is lost: the limitation noted for Bluff's ImageNet-scale demos.
 
-    from PIL import Image, UnidentifiedImageError
+    Size limit: a picture of more than :data:`MAX_IMAGE_PIXELS` (4096×4096 = 16,777,216) pixels
+    is refused with a ``ValueError`` before it is decoded (so is a decompression bomb, a small file
+    claiming a huge size); JPEGs are first decoded at a reduced scale (PIL's ``draft``, 1/2 to 1/8
+    per side), so larger photos still load. An empty picture, a truncated file, or bytes that are
+    no picture also give a ``ValueError`` saying which.
+    """
+    from PIL import Image
     size = checks.number(size, "size", 8, 1024, integer=True)
     checks.choice(channels, "channels", (1, 3))
+    if isinstance(source, np.ndarray):
+        pixels = _image_array(source)
+    elif isinstance(source, (Image.Image, bytes, bytearray, memoryview, str, Path)):
+        pixels = _decode_image(source, size, channels)
+    else:
+        raise ValueError(f"image must be a file path, bytes, a PIL image or an array, got {type(source).__name__}")
+    if isinstance(pixels, Image.Image):  # 8 bits per channel: PIL crops and resizes it
+        img = pixels.convert("RGB" if channels == 3 else "L")  # 1, P, LA, RGBA, CMYK... too
+        w, h = img.size
+        side = min(w, h)
+        img = img.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
+        img = img.resize((size, size), Image.Resampling.LANCZOS)
+        arr = np.asarray(img, dtype=np.float32) / 255.0
+        t = torch.from_numpy(arr)
+        t = t.permute(2, 0, 1) if t.dim() == 3 else t[None]
+        return t[None].contiguous()
+    # more than 8 bits (H×W×C floats in [0, 1]): each channel resized as a 32-bit float image
+    if pixels.shape[2] in (2, 4):
+        pixels = pixels[:, :, :-1]  # drop alpha
+    if channels == 1 and pixels.shape[2] == 3:
+        pixels = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)[:, None]  # as PIL's "L"
+    elif channels == 3 and pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    h, w = pixels.shape[:2]
+    side = min(w, h)
+    square = pixels[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
+    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(square[:, :, c]), mode="F")
+                         .resize((size, size), Image.Resampling.LANCZOS)) for c in range(channels)]
+    return torch.from_numpy(np.clip(np.stack(planes), 0.0, 1.0).astype(np.float32))[None].contiguous()
+
+
+def _check_pixels(width: int, height: int) -> None:
+    """``load_image``'s size rule: not empty, at most ``MAX_IMAGE_PIXELS``."""
+    if width * height == 0:
+        raise ValueError(f"image is empty ({width}×{height} pixels)")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"image is too large to open safely: {width}×{height} = {width * height:,} pixels, "
+                         f"the limit is {MAX_IMAGE_PIXELS:,} (4096×4096)")
+
+
+def _image_array(a: np.ndarray):
+    """An array given to ``load_image``: a PIL image if 8-bit, else H×W×C float32 in [0, 1]."""
+    from PIL import Image
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"image array must be H×W, H×W×1, H×W×3 or H×W×4 (channels last), got shape {a.shape}")
+    _check_pixels(a.shape[1], a.shape[0])
+    if a.dtype == np.uint8:
+        return Image.fromarray(a[:, :, 0] if a.ndim == 3 and a.shape[2] == 1 else a)
+    if a.dtype == np.uint16:
+        a = a.astype(np.float32) / 65535.0
+    elif a.dtype.kind == "f" and a.dtype.itemsize <= 8:
+        finite = np.isfinite(a)
+        lo, hi = (float(a[finite].min()), float(a[finite].max())) if finite.any() else (0.0, 0.0)
+        if not finite.all() or lo < 0.0 or hi > 1.0:
+            hint = "; divide by 255 (or pass uint8)" if finite.all() and hi <= 255.0 and lo >= 0.0 else ""
+            raise ValueError(f"image array of floats must hold values in [0, 1], got "
+                             f"{'NaN or infinite values' if not finite.all() else f'values in [{lo:g}, {hi:g}]'}"
+                             f"{hint}")
+    else:
+        raise ValueError(f"image array must have dtype uint8, uint16 or float (values in [0, 1]), got dtype "
+                         f"{a.dtype}" + ("; convert with .astype(np.uint8)" if a.dtype.kind in "iu" else ""))
+    return (a if a.ndim == 3 else a[:, :, None]).astype(np.float32)
+
+
+def _decode_image(source, size: int, channels: int):
+    """A file path, bytes or PIL image for ``load_image``: its size checked before decoding (JPEGs
+    drafted down first), then decoded into what ``_image_array`` returns."""
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+    opened = None
     try:
         if isinstance(source, Image.Image):
             img = source
-        elif isinstance(source, np.ndarray):
-            img = Image.fromarray(source)
-        elif isinstance(source, (bytes, bytearray, memoryview)):
-            img = Image.open(io.BytesIO(bytes(source)))
-        elif isinstance(source, (str, Path)):
-            img = Image.open(source)
         else:
-            raise ValueError(f"image must be a file path, bytes, a PIL image or a uint8 array, "
-                             f"got {type(source).__name__}")
-        img = img.convert("RGB" if channels == 3 else "L")
-    except (UnidentifiedImageError, OSError, TypeError) as err:
-        raise ValueError(f"image could not be read as a picture: {err}") from None
-    w, h = img.size
-    side = min(w, h)
-    img = img.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
-    img = img.resize((size, size), Image.Resampling.LANCZOS)
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    t = torch.from_numpy(arr)
-    t = t.permute(2, 0, 1) if t.dim() == 3 else t[None]
-    return t[None].contiguous()
+            if isinstance(source, (bytes, bytearray, memoryview)) and len(source) == 0:
+                raise ValueError("image is an empty file (0 bytes)")
+            try:
+                with warnings.catch_warnings():  # PIL warns from 89 Mpixels and raises from 179: refuse both
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    opened = img = Image.open(io.BytesIO(bytes(source)) if isinstance(
+                        source, (bytes, bytearray, memoryview)) else source)
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+                raise ValueError(f"image is too large to open safely: PIL refused it before decoding ({err}); "
+                                 f"the limit here is {MAX_IMAGE_PIXELS:,} pixels (4096×4096)") from None
+            except FileNotFoundError as err:
+                raise ValueError(f"image file not found: {err.filename}") from None
+            except UnidentifiedImageError:
+                head = bytes(source[:8]) if not isinstance(source, (str, Path)) else source
+                raise ValueError(f"image could not be read as a picture: not a format PIL knows (PNG, JPEG, GIF, "
+                                 f"BMP, WebP, TIFF, ...): {head!r}") from None
+            except Exception as err:  # bytes that are no picture, an empty file, a directory, ...
+                raise ValueError(f"image could not be read as a picture: {type(err).__name__}: {err}") from None
+            if img.format == "JPEG":  # decode at the smallest scale that is still >= size
+                img.draft("RGB" if channels == 3 else "L", (size, size))
+        _check_pixels(*img.size)  # before decoding
+        try:
+            img.load()
+        except Exception as err:  # truncated or corrupt data
+            raise ValueError(f"image could not be read as a picture: {type(err).__name__}: {err}") from None
+        if img.mode in ("I", "F") or img.mode.startswith("I;16"):  # 16-bit or float pixels
+            a = np.asarray(img)
+            if img.mode == "F":
+                return _image_array(a.astype(np.float32))
+            if a.min() < 0 or a.max() > 65535:
+                raise ValueError(f"image has integer pixels outside [0, 65535] (16 bits), got [{a.min()}, {a.max()}]")
+            return _image_array(a.astype(np.float32) / 65535.0)
+        return img.convert("RGB" if channels == 3 else "L")  # a copy: the file can be closed
+    finally:
+        if opened is not None:
+            opened.close()

@@ -7,8 +7,9 @@
     large to open) leave an HTML-escaped message, keep the last picture and raise nothing; a value
     of the wrong type is refused by the widget itself (traitlets' ``TraitError``, before the panel
     sees anything: a browser cannot send one), and sliders clamp numbers into their range;
-(c) constructor arguments out of range raise a ``ValueError`` naming the argument, the accepted
-    range and what came.
+(c) constructor arguments out of range (or not numbers: strings, booleans, None, NaN) raise a
+    ``ValueError`` naming the argument, the accepted range and what came; NumPy scalars are numbers.
+    ``tests/test_widget_fuzz.py`` drives the same panels with many more values.
 """
 import inspect
 import io
@@ -178,13 +179,16 @@ def test_constructor_arguments_follow_one_rule(built, name):
                if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)}
     assert numeric <= set(ranges), numeric - set(ranges)
     for arg, accepted in ranges.items():
-        bad = [accepted.lo - 1, accepted.hi + 1, accepted.hi * 4 + 1, float("nan"), float("inf"), "abc"]
+        bad = [accepted.lo - 1, accepted.hi + 1, accepted.hi * 4 + 1, float("nan"), float("inf"), "abc", True]
+        bad += [None] if inspect.signature(cls.__init__).parameters[arg].default is not None else []  # None: default
         bad += [accepted.lo + 0.5] if accepted.integer else []
         for value in bad:
             with pytest.raises(ValueError) as err:
                 cls.example(**{arg: value})
             msg = str(err.value)
             assert msg.startswith(f"{arg} must be") and str(accepted) in msg and msg.endswith(f"got {value!r}"), msg
+        lo = np.float64(accepted.lo) if not accepted.integer else np.int64(accepted.lo)  # NumPy scalars are numbers
+        assert cls.example(**{arg: lo}).message.value == "", arg
     for arg in [p.name for p in inspect.signature(cls.__init__).parameters.values() if isinstance(p.default, str)]:
         with pytest.raises(ValueError, match=f"unknown {arg} 'nonsense'; accepted values: "):
             cls.example(**{arg: "nonsense"})

@@ -106,12 +106,12 @@ class AttackExplorer(Panel):
         t = str(text).strip()
         if t.lower() in ("none", "-1"):
             return -1
-        if t.isdigit() and int(t) < self.n_classes:
+        if t.isascii() and t.isdecimal() and len(t) <= 9 and int(t) < self.n_classes:
             return int(t)
         if t in self.classes:
             return self.classes.index(t)
         raise ValueError(f"target must be 'none', a class index in [0, {self.n_classes - 1}] or a class name, "
-                         f"got {text!r}")
+                         f"got {C.short_repr(text)}")
 
     def params(self):
         return dict(index=self.index.value, attack=self.attack.value, eps=self.eps.value, steps=self.steps.value,

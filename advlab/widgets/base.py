@@ -38,7 +38,20 @@ def in_book() -> bool:
 class Panel:
     """Base of all panels. Subclasses define ``controls()``, ``params()``, ``compute(**params)``,
     ``build_figure()`` (setting ``self.dynamic``), ``draw(state)``, and for tests ``example()``
-    and ``example_changes()``; numeric constructor arguments are declared in ``ranges()``."""
+    and ``example_changes()``; numeric constructor arguments are declared in ``ranges()``.
+
+    One rule for bad values, in every panel:
+
+    * **Constructor arguments** (the programmer's edge) are checked, never clamped: a number
+      outside its ``ranges()`` entry (the slider's range, e.g. ε in [0/255, 32/255] on RGB images,
+      steps in [1, 40]) raises a ``ValueError`` naming the argument, the range and what came,
+      through ``check_arguments``; a name not on offer (attack, map, transform) raises one listing
+      the accepted names. ``AttackExplorer(eps=1.0)`` raises; it no longer becomes 32/255.
+    * **Control values** (the student's edge) never raise: whatever the browser can send (any
+      text, any number, any upload) is either taken or shown as a message above the picture
+      (HTML-escaped), and the last good picture stays. Values of a type no browser can send,
+      set from Python, may be refused by the widget itself (traitlets' ``TraitError``).
+    """
 
     CHAPTER: int | None = None
     dynamic: list  # the artists ``draw`` changes, set by ``build_figure``

@@ -8,10 +8,8 @@ the accepted range and what came: ``eps must be a number or a fraction like 8/25
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
 STYLE = {"description_width": "initial"}
 MAX_STEPS = 40
@@ -24,35 +22,58 @@ def eps_label(eps: float, rgb: bool) -> str:
     return f"{round(eps * 255)}/255" if rgb else f"{eps:.2f}"
 
 
+def short_repr(value, most: int = 80) -> str:
+    """``repr(value)``, cut in the middle past ``most`` characters (a pasted page stays one line)."""
+    if isinstance(value, int) and abs(value) >= 10**most:  # repr fails past 4300 digits
+        return f"an integer of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= most else f"{text[:most // 2]}…{text[-most // 4:]}"
+
+
+def _fraction(text: str) -> float | None:
+    """``"8/255"``, ``"0.03"`` or ``"3e-2"`` as a float, else ``None``. Each side is parsed with
+    ``float`` (``Fraction("1e10000000")`` would build a ten-million-digit integer: 8 s for one
+    keystroke, and ``"1e400"`` overflowed), so any text a user types is answered at once."""
+    parts = text.strip().replace(" ", "").split("/")
+    if len(text) > 200 or len(parts) > 2:
+        return None
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if len(nums) == 1:
+        return nums[0]
+    return nums[0] / nums[1] if nums[1] != 0 and all(map(math.isfinite, nums)) else None
+
+
 @dataclass(frozen=True)
 class Range:
     """Accepted values ``lo <= v <= hi`` (integers only with ``integer``; strings such as
-    ``"8/255"`` too with ``fraction``), shown with ``fmt``."""
+    ``"8/255"`` too with ``fraction``), shown with ``fmt``. Whether a value is a number at all is
+    decided by :mod:`advlab.core.checks` (``checks.number``, or ``via`` such as ``checks.seed``):
+    NumPy and 0-d tensor scalars are numbers; booleans, NaN, ±inf and other strings are not."""
     lo: float
     hi: float
     integer: bool = False
     fraction: bool = False
     fmt: Callable = "{:g}".format
+    via: Callable | None = None   # a checks function ``(value, name) -> value`` run before the range
 
     def __str__(self):
         return f"[{self.fmt(self.lo)}, {self.fmt(self.hi)}]"
 
     def check(self, value, name: str):
         """``value`` as an int or float if it is in the range, else a ``ValueError``."""
-        v = value
-        if self.fraction and isinstance(value, str):
-            try:
-                v = float(Fraction(value.strip().replace(" ", "")))
-            except (ValueError, ZeroDivisionError):
-                v = None
-        ok = (isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
-              and self.lo <= float(v) <= self.hi and (not self.integer or int(float(v)) == float(v)))
-        if not ok:
+        from ..core import checks
+        v = _fraction(value) if self.fraction and isinstance(value, str) else value
+        try:
+            if self.via is not None:
+                v = self.via(v, name)
+            return checks.number(v, name, self.lo, self.hi, integer=self.integer)
+        except (ValueError, OverflowError):  # OverflowError: an int too large for a float (10**400)
             kind = ("an integer" if self.integer else
                     "a number or a fraction like 8/255" if self.fraction else "a number")
-            raise ValueError(f"{name} must be {kind} in {self}, got {value!r}")
-        assert v is not None
-        return int(float(v)) if self.integer else float(v)
+            raise ValueError(f"{name} must be {kind} in {self}, got {short_repr(value)}") from None
 
 
 def eps_range(rgb: bool) -> Range:
@@ -111,7 +132,7 @@ def eps_controls(value: float, rgb: bool, on_error: Callable, on_same: Callable)
             return
         try:
             eps = accepted.check(change["new"], "ε")
-        except ValueError as err:
+        except Exception as err:  # a callback: whatever the text, a message, never a traceback
             on_error(err)
             return
         if eps == slider.value:

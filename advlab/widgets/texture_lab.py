@@ -16,6 +16,10 @@ from . import examples
 from .upload import UploadPanel
 
 
+def _seed_bound(v) -> str:
+    return "2**63 - 1" if v == 2**63 - 1 else f"{v:g}"
+
+
 @dataclass
 class TextureState:
     source: str                 # "image 12" or "your image"
@@ -71,7 +75,7 @@ class TextureLab(UploadPanel):
 
     def ranges(self):
         return {**super().ranges(), "n_samples": C.Range(1, 1000, integer=True), "sigma": C.Range(0, 1),
-                "seed": C.Range(0, 2**31 - 1, integer=True)}
+                "seed": C.Range(0, 2**63 - 1, integer=True, via=checks.seed, fmt=_seed_bound)}
 
     @classmethod
     def example(cls, **kwargs):

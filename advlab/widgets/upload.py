@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -21,17 +20,11 @@ class UploadPanel(Panel):
 
     def set_image(self, source) -> None:
         """Use your own picture (path, bytes, PIL image or array): centre-cropped, resized.
-        A file that is no picture, or too large to open safely, leaves a message instead."""
-        from PIL import Image
-
+        A file that is no picture, empty, truncated or too large to open safely (over
+        ``advlab.data.MAX_IMAGE_PIXELS``) leaves a message instead (:func:`advlab.data.load_image`)."""
         from .. import data
-        try:
-            with warnings.catch_warnings():  # PIL warns from 89 Mpixels and raises from 179: refuse both
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                x = data.load_image(source, size=self.images.shape[-1], channels=self.images.shape[1])
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            self.show_error(ValueError(f"image is too large to open safely: {err}"))
-            return
+        try:  # load_image refuses what is no picture, empty, truncated or too large with a ValueError
+            x = data.load_image(source, size=self.images.shape[-1], channels=self.images.shape[1])
         except Exception as err:  # whatever the file holds, the panel edge shows it as a message
             if not isinstance(err, ValueError):
                 log.exception("reading an uploaded image failed")
