@@ -719,10 +719,28 @@ def test_non_numbers_are_refused_by_name(value):
 
 
 def _is_fraction(s):
+    """The documented text forms of ε: a number, or a number over a non-zero number ('8/255', '1.5/2')."""
+    parts = s.replace(" ", "").split("/")
     try:
-        return math.isfinite(float(Fraction(s.replace(" ", ""))))
-    except (ValueError, ZeroDivisionError):
+        values = [float(p) for p in parts]
+    except ValueError:
         return False
+    if len(values) == 1:
+        return math.isfinite(values[0])
+    return len(values) == 2 and values[1] != 0 and math.isfinite(values[0] / values[1])
+
+
+@FAST
+@given(value=st.one_of(st.integers(min_value=2**1024, max_value=10**600).map(lambda v: v * (-1) ** (v % 2)),
+                       st.sampled_from(["1e400", "-1e400", "1e10000000", "9" * 400, "1/1e-400", "8/255/2",
+                                        "inf", "nan", "1e400/1e400"])))
+def test_huge_or_overflowing_values_are_refused_by_name(value):
+    """Integers beyond a float and texts that overflow are a ValueError, never an OverflowError."""
+    raises_naming("arg", al.core.checks.number, value, "arg", 0, 10)
+    raises_naming("arg", al.core.checks.number, value, "arg", 0, 10, integer=True)
+    raises_naming("eps", al.core.checks.parse_eps, value)
+    if not isinstance(value, str):
+        raises_naming("seed", al.core.checks.seed, value)
 
 
 @FAST

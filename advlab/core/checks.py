@@ -7,7 +7,6 @@ argument and says what is accepted.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 import torch
@@ -104,17 +103,36 @@ def labels(y, n: int, num_classes: int | None = None, name: str = "y") -> torch.
     return y.long()
 
 
+def _show(value) -> str:
+    """``repr(value)``, cut short when it is long (a 400-digit integer, a pasted paragraph)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}…({len(text)} characters)"
+
+
+def _as_float(value) -> float:
+    """``float(value)`` for a Python int or float; ±inf for an int too large for a float."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def parse_eps(eps, name: str = "eps") -> float:
     """Turn ``0.03``, ``8/255`` or ``"8/255"`` into a float in pixel units."""
     if isinstance(eps, str):
-        try:
-            eps = float(Fraction(eps.replace(" ", "")))
+        text = eps.replace(" ", "")
+        bad = ValueError(f"{name} must be a number or a fraction such as '8/255', got {_show(eps)}")
+        if len(text) > 64 or text.count("/") > 1:
+            raise bad
+        try:  # float parsing, not Fraction: '1e10000000' is inf at once instead of a huge exact number
+            num, _, den = text.partition("/")
+            eps = float(num) / float(den) if den else float(num)
         except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{name} must be a number or a fraction such as '8/255', got {eps!r}") from None
+            raise bad from None
     eps = _scalar(eps)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)):
-        raise ValueError(f"{name} must be a number in pixel units [0, 1] or a string like '8/255', got {eps!r}")
-    eps = float(eps)
+        raise ValueError(f"{name} must be a number in pixel units [0, 1] or a string like '8/255', got {_show(eps)}")
+    eps = _as_float(eps)
     if not math.isfinite(eps):
         raise ValueError(f"{name} must be finite, got {eps}")
     return eps
@@ -136,11 +154,12 @@ def number(value, name: str, lo: float, hi: float, integer: bool = False):
     tensors are numbers; booleans and strings are not."""
     value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
-    if integer and (not math.isfinite(value) or int(value) != value):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    if not math.isfinite(value) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {_show(value)}")
+    as_float = _as_float(value)
+    if integer and isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {_show(value)}")
+    if not math.isfinite(as_float) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {_show(value)}")
     return int(value) if integer else float(value)
 
 
