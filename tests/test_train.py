@@ -154,3 +154,18 @@ def test_fit_names_the_bad_argument(kwargs, match):
     x, y = torch.rand(8, 3, 16, 16), torch.arange(8) % 4
     with pytest.raises(ValueError, match=match):
         fit(_tiny(), (x, y), al.train.CrossEntropy(), **dict(dict(epochs=1, batch_size=4, lr=0.1), **kwargs))
+
+
+@pytest.mark.parametrize("train, match", [
+    ((torch.rand(8, 3, 16, 16), torch.arange(8) % 4 + 4), r"train labels holds a class index outside 0\.\.4"),
+    ((torch.rand(8, 1, 16, 16), torch.arange(8) % 4), r"train images must be N×3×any×any"),
+    ((torch.rand(8, 3, 16, 16).double(), torch.arange(8) % 4), "train images has dtype torch.float64"),
+    ((torch.rand(8, 3, 16, 16) * 2, torch.arange(8) % 4), r"train images must hold pixels in \[0, 1\]"),
+    ((torch.rand(8, 3, 16, 16), torch.arange(7) % 4), "train labels must be a 1-D tensor of as many labels"),
+    ((torch.rand(8, 3, 16, 16),), "train must be a TensorSet or an \\(x, y\\) pair"),
+    ((torch.rand(8, 3, 16, 16), torch.arange(8) % 4 == 0), "train labels must hold integer class indices"),
+])
+def test_fit_checks_the_training_set_against_the_model(train, match):
+    """The 4-class tiny model: labels beyond its logits, images it cannot take, a short label list."""
+    with pytest.raises(ValueError, match=match):
+        fit(_tiny(), train, al.train.CrossEntropy(), epochs=1, batch_size=4, lr=0.1, progress=False)

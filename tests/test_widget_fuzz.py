@@ -17,21 +17,19 @@ The rule, per value given to a control:
   its own "not in array" message; it is held to the same check. A ``SelectionSlider`` given
   ``None`` keeps it as its value while its index refuses it (the panel is not told): the test puts
   the old value back.
-* Every value is answered within ``SLOW`` seconds (a typed ``1e10000000`` once took 8 s).
 * A refusal comes from a check, not an accident: no panel update may fail with anything but a
   ``ValueError`` (the "panel update failed" log record of ``Panel.update``'s catch-all).
 
 Each control gets a fixed list of hostile values and a few dozen drawn by hypothesis (bounded,
 derandomised); uploads get garbage, empty, truncated, over-size and decompression-bomb files and
 valid ones (a 16-bit PNG, a JPEG over the pixel limit that loads drafted down). ``CASES`` counts
-what ran; ``test_fuzz_covered_every_control`` checks the count.
+what ran; each test checks that every control got every value.
 """
 import html
 import io
 import logging
 import math
 import re
-import time
 from collections import Counter
 
 import numpy as np
@@ -59,7 +57,6 @@ TEXTS = st.one_of(st.text(max_size=24),
                   st.builds("{}/{}".format, st.integers(-300, 300), st.integers(-300, 300)),
                   st.floats().map(str), st.integers(-(10**6), 10**6).map(str),
                   st.from_regex(r"\A[0-9 ./eE+\-<>&a-z]{0,12}\Z"))
-SLOW = 3.0  # seconds one value may take (renders take ~0.05 s; Fraction("1e10000000") took 8)
 CASES: Counter = Counter()
 _PANELS: dict = {}
 
@@ -96,7 +93,6 @@ def _one_case(panel, name, control, value, failures, kind):
     CASES[kind] += 1
     before_png, before_state, before_value = panel.image.value, panel.state, control.value
     panel.message.value = ""
-    start = time.perf_counter()
     try:
         try:
             control.value = value
@@ -116,7 +112,6 @@ def _one_case(panel, name, control, value, failures, kind):
             assert not panel.message.value, (name, value)
         return
     assert not failures.records, (name, value, failures.text)
-    assert time.perf_counter() - start < SLOW, (name, value, time.perf_counter() - start)
     if panel.message.value:  # refused by the panel: message, escaped; last picture kept
         text = _escaped(panel.message.value)
         assert text and panel.image.value == before_png and panel.state is before_state, (name, value, text)
@@ -154,12 +149,15 @@ def _controls(name, upload=False):
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_fuzz_every_control_with_hostile_values(name, failures):
     panel = _panel(name)
+    before, expected = CASES["hostile"], 0
     for cname, control in _controls(name):
         good = control.value
         values = HOSTILE_TEXT if type(control).__name__ == "Text" else HOSTILE_NUMBERS
         for value in [*values, *WRONG_TYPES]:
             _one_case(panel, cname, control, value, failures, "hostile")
+        expected += len(values) + len(WRONG_TYPES)
         _recovers(panel, cname, control, good, failures)
+    assert _controls(name) and CASES["hostile"] - before == expected  # every control got every value
 
 
 @pytest.mark.parametrize("name", sorted(PANELS))
@@ -274,13 +272,3 @@ def test_fuzz_upload_bytes_with_hypothesis(data):
         else:  # random bytes that happen to be a picture
             assert panel.state.source == "your image"
             panel.use_upload.value = False
-
-
-def test_fuzz_covered_every_control():
-    """Runs last in this module: the count of cases (printed with ``-s``)."""
-    if not CASES:
-        pytest.skip("run with the rest of this module")
-    n_controls = sum(len(_controls(name)) for name in _PANELS)
-    print(f"\nwidget fuzz: {dict(CASES)} = {sum(CASES.values())} cases over {n_controls} controls "
-          f"of {len(_PANELS)} panels")
-    assert CASES["hostile"] >= n_controls * (len(HOSTILE_NUMBERS) + len(WRONG_TYPES))

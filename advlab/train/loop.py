@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core import checks, frozen_eval, n_classes
+from ..core import checks, frozen_eval
 from . import ddp
 from .augment import AUGMENTS
 from .objectives import Context, Objective
@@ -97,8 +97,10 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
     model.to(device)
     probe = x_all[:1].to(device)
     checks.model_input(model, probe, "train images")
-    with frozen_eval(model):
-        y_all = checks.labels(y_all, len(x_all), n_classes(model, probe), name="train labels")
+    with frozen_eval(model), torch.no_grad():  # a classifier's labels must be among its logits
+        out = model(probe)
+    classes = int(out.shape[1]) if isinstance(out, torch.Tensor) and out.dim() == 2 else None
+    y_all = checks.labels(y_all, len(x_all), classes, name="train labels")
     channels_last = getattr(model, "preferred_memory_format", None) == torch.channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
