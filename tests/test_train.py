@@ -157,7 +157,7 @@ def test_fit_names_the_bad_argument(kwargs, match):
 
 
 @pytest.mark.parametrize("train, match", [
-    ((torch.rand(8, 3, 16, 16), torch.arange(8) % 4 + 4), r"train labels holds a class index outside 0\.\.4"),
+    ((torch.rand(8, 3, 16, 16), torch.arange(8) % 4 + 4), r"train labels holds a class index outside 0\.\.3"),
     ((torch.rand(8, 1, 16, 16), torch.arange(8) % 4), r"train images must be N×3×any×any"),
     ((torch.rand(8, 3, 16, 16).double(), torch.arange(8) % 4), "train images has dtype torch.float64"),
     ((torch.rand(8, 3, 16, 16) * 2, torch.arange(8) % 4), r"train images must hold pixels in \[0, 1\]"),
