@@ -6,6 +6,8 @@ book teaches it (chapter 2), and is tested against captum / pytorch-grad-cam.
 the maps on the autograd graph for the interpreters that allow it (chapter 4).
 Layer and channel scopes (chapters 6 and 8) have their own registry, ``LAYER_REGISTRY``
 (``advlab.interpret.layers``): ``make_layer(name, model, layer=...)(x, target) -> N×K``.
+Chapter 8's attack pathways (``advlab.interpret.pathways``, after Bluff): ``pathways(model, benign,
+target, adversarial) -> Pathway`` and the drill-down on one channel.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
@@ -24,6 +26,7 @@ from .layers import (
     make_layer,
 )
 from .own import AttentionMap, PrototypeMap
+from .pathways import Pathway, channel_response, pathway_layers, pathways, top_patches, visualize_channel
 from .predicted import predict_and_map, top_prototypes
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
@@ -41,4 +44,5 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "normalize",
            "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
-           "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer"]
+           "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
+           "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel"]
