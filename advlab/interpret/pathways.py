@@ -448,7 +448,7 @@ def visualize_channel(model: torch.nn.Module, layer: str, channel: int, *, steps
     dtype = p.dtype if p is not None else torch.float32
     device = p.device if p is not None else None
     g = torch.Generator().manual_seed(seed)
-    starts = torch.randn(_STARTS, c, h, w, generator=g, dtype=dtype).to(device)
+    starts = 0.5 * torch.randn(_STARTS, c, h, w, generator=g, dtype=dtype).to(device)
     with frozen_eval(model):
         channel = _channel(model, layer, channel, torch.full((1, c, h, w), 0.5, dtype=dtype, device=device))
         # a channel silent on grey has no gradient there: start from the noise that excites it most

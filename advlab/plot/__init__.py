@@ -1,11 +1,13 @@
 """Plotting helpers shared by chapters and widgets (computing stays elsewhere), by topic:
 ``images`` (tensors to arrays, rows of images, overlays), ``maps`` (map grids and clean /
-adversarial pairs), ``curves`` (accuracy and loss curves), ``protopnet`` (prototypes), and
+adversarial pairs), ``curves`` (accuracy and loss curves), ``protopnet`` (prototypes), ``pathways`` (chapter 8's
+attack pathway graphs and channel drill-down), and
 ``legibility`` (is every text at least 8 pt where the book shows the figure?)."""
 from .curves import accuracy_curves, loss_curves, transform_curves
 from .images import amplify, image_grid, image_kwargs, overlay, show_images, to_hwc
 from .legibility import COLUMN_IN, MIN_PT, overlaps, shown_width, smallest_text_pt
 from .maps import map_grid, map_pairs, pair_titles
+from .pathways import channel_drilldown, pathway_graph
 from .protopnet import prototypes
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
            "MIN_PT",
            "accuracy_curves",
            "amplify",
+           "channel_drilldown",
            "image_grid",
            "image_kwargs",
            "loss_curves",
@@ -21,6 +24,7 @@ __all__ = [
            "overlaps",
            "overlay",
            "pair_titles",
+           "pathway_graph",
            "prototypes",
            "show_images",
            "shown_width",
