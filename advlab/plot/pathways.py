@@ -6,6 +6,8 @@ JavaScript. Colours are the Okabe–Ito palette's green, blue, orange and vermil
 apart for the common colour-vision deficiencies."""
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
@@ -45,7 +47,7 @@ def pathway_graph(pathway: Pathway, ax=None, *, title: str | None = None, labels
         raise ValueError(f"pathway must be an advlab.interpret.Pathway, got {type(pathway).__name__}")
     if ax is None:
         most = max((len(v) for v in pathway.channels.values()), default=1)
-        size = size or (min(WIDTH_IN, 1.2 + 1.1 * len(pathway.layers)), min(9.0, 1.6 + 0.28 * most))
+        size = size or (min(WIDTH_IN, max(5.6, 1.2 + 1.1 * len(pathway.layers))), min(9.0, 2.2 + 0.28 * most))
         fig, ax = plt.subplots(figsize=size, layout="constrained")
     else:
         fig = ax.figure
@@ -93,8 +95,8 @@ def channel_drilldown(visualization=None, patches=None, response: dict | None = 
     :func:`advlab.interpret.channel_response`: mean activation against ε, ε in units of
     1/``eps_scale``, the target class's clean mean dashed). Any of the three may be ``None``.
     Returns the figure."""
-    parts = [p for p in (("visualization", visualization), ("patches", patches), ("response", response))
-             if p[1] is not None]
+    parts: list[tuple[str, Any]] = [p for p in (("visualization", visualization), ("patches", patches),
+                                                ("response", response)) if p[1] is not None]
     if not parts:
         raise ValueError("channel_drilldown needs at least one of visualization, patches, response")
     widths = [1.4 if name == "response" else 1.0 for name, _ in parts]

@@ -1,10 +1,12 @@
 """Reporting what a chapter measured: rates with Wilson 95 % intervals, paired tests on the same
 images, verdicts on a paper's claims computed from them ("holds", "does not hold", "cannot tell
-at this sample size"), and tables that set ours beside the paper (chapters 1–3).
+at this sample size"), bootstrap means of per-image values (chapter 8), and tables that set
+ours beside the paper (chapters 1–3).
 
 >>> print(al.report.rate(408, 500))
 81.6 [78.0, 84.8]
 """
+from .bootstrap import Mean, bootstrap_mean, sign_verdict
 from .intervals import (
                         CONFIDENCE,
                         Paired,
@@ -24,9 +26,11 @@ __all__ = [
                         "CONFIDENCE",
                         "DOES_NOT_HOLD",
                         "HOLDS",
+                        "Mean",
                         "Paired",
                         "Rate",
                         "Table",
+                        "bootstrap_mean",
                         "cell",
                         "every",
                         "from_accuracy",
@@ -37,5 +41,6 @@ __all__ = [
                         "paired_ratio",
                         "rate",
                         "side_by_side",
+                        "sign_verdict",
                         "verdict",
 ]
