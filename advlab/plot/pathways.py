@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.lines import Line2D
 
 from ..interpret.pathways import GROUPS, Pathway
 from .images import image_kwargs, to_hwc
@@ -43,6 +41,8 @@ def pathway_graph(pathway: Pathway, ax=None, *, title: str | None = None, labels
     a positive influence, dashed for a negative one. Returns ``(fig, ax)``; the node artists are
     ``ax.collections`` in the order of :data:`~advlab.interpret.pathways.GROUPS` (one per
     group present), so their colours can be read back."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     if not isinstance(pathway, Pathway):
         raise ValueError(f"pathway must be an advlab.interpret.Pathway, got {type(pathway).__name__}")
     if ax is None:
@@ -95,6 +95,7 @@ def channel_drilldown(visualization=None, patches=None, response: dict | None = 
     :func:`advlab.interpret.channel_response`: mean activation against ε, ε in units of
     1/``eps_scale``, the target class's clean mean dashed). Any of the three may be ``None``.
     Returns the figure."""
+    import matplotlib.pyplot as plt
     parts: list[tuple[str, Any]] = [p for p in (("visualization", visualization), ("patches", patches),
                                                 ("response", response)) if p[1] is not None]
     if not parts:
