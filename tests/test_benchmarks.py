@@ -1,7 +1,9 @@
 """The benchmark script's machinery (no timings are asserted: speed lives in the report)."""
 import importlib.util
+import json
 from pathlib import Path
 
+import pytest
 import torch
 
 import advlab as al
@@ -55,3 +57,31 @@ def test_report_renders_every_section():
     md = bench.report(res)
     assert "| m | 10 | 256 | 2.000 | 1.500 | 1.500 | 2.000 | 2.500 | 0.75× | 1.00× | 0.75× | 0.75× | – |" in md
     assert "| P | 30 | 40 | 50 | 25 | 15 | 6 | 1.0 | 300 |" in md and "64 images at a time" in md
+
+
+def test_only_panels_merges_rows_into_the_existing_report(tmp_path, monkeypatch):
+    row = {"changes": 30, "p50_ms": 40, "p95_ms": 50, "compute_ms": 25, "draw_ms": 15, "static_frames": 6,
+           "static_s": 1.0, "static_kb": 300}
+    secs = {"limit": 2.0, "limit_chunked": 1.5, "advlab": 1.5, "torchattacks": 2.0, "captum.robust": 2.5}
+    old = {"machine": {"cpu": "x", "cores": 2, "threads": 2, "torch": "t", "repeats": 5},
+           "attacks": [{"model": "m", "steps": 10, "batch": 256, "advlab_batch_size": 64, "seconds": secs,
+                        "accuracy": None}],
+           "interpreters": [], "slider": [{"panel": "A", **row}, {"panel": "B", **row}]}
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "report.json").write_text(json.dumps(old))
+    asked = []
+
+    def fake(panels):
+        asked.append(panels)
+        return [{"panel": "B", **row, "p95_ms": 60}, {"panel": "Pathways (x)", **row, "p95_ms": 70, "cache_s": 9.0}]
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    monkeypatch.setattr(bench, "bench_slider", fake)
+    monkeypatch.setattr(bench, "bench_attacks", lambda *a: pytest.fail("only the panels may run"))
+    bench.main(["--only", "panels", "--panels", "Pathways", "MapComparison", "--note", "load 4"])
+    res = json.loads((tmp_path / "benchmarks" / "report.json").read_text())
+    assert asked == [["Pathways", "MapComparison"]]
+    assert [r["panel"] for r in res["slider"]] == ["A", "B", "Pathways (x)"]       # replaced in place, then new
+    assert [r["p95_ms"] for r in res["slider"]] == [50, 60, 70] and res["machine"]["cpu"] == "x"
+    md = (tmp_path / "benchmarks" / "report.md").read_text()
+    assert "| Pathways (x) | 30 | 40 | 70 |" in md and "precompute``: 9 s" in md
+    assert "later run (``--only panels``): Pathways, MapComparison on" in md and "load 4" in md

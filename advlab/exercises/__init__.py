@@ -2,8 +2,10 @@
 with the package, prints what is wrong, and returns True only on a match.
 
 >>> al.exercises.check_fgsm(my_fgsm, model, x, y, eps=8 / 255)   # chapter 1
+>>> al.exercises.check_channel_means(my_channel_means, model, "features.1", x)   # chapter 8
 """
-from . import ch01
+from . import ch01, ch08
 from .ch01 import check_fgsm
+from .ch08 import check_channel_means, check_closer_layer
 
-__all__ = ["ch01", "check_fgsm"]
+__all__ = ["ch01", "ch08", "check_channel_means", "check_closer_layer", "check_fgsm"]

@@ -76,9 +76,10 @@ class Range:
             raise ValueError(f"{name} must be {kind} in {self}, got {short_repr(value)}") from None
 
 
-def eps_range(rgb: bool) -> Range:
-    """The ε a panel offers: up to 32/255 on RGB images, 0.5 on grey ones (MNIST)."""
-    return Range(0.0, 32 / 255 if rgb else 0.5, fraction=True, fmt=lambda v: eps_label(v, rgb))
+def eps_range(rgb: bool, hi: float | None = None) -> Range:
+    """The ε a panel offers: up to 32/255 on RGB images, 0.5 on grey ones (MNIST), or up to ``hi``."""
+    return Range(0.0, hi if hi is not None else 32 / 255 if rgb else 0.5, fraction=True,
+                 fmt=lambda v: eps_label(v, rgb))
 
 
 def check_models(models, most: int) -> dict:
@@ -107,13 +108,14 @@ def steps_slider(value: int):
     return W.IntSlider(value, 1, MAX_STEPS, description="steps")
 
 
-def eps_controls(value: float, rgb: bool, on_error: Callable, on_same: Callable):
+def eps_controls(value: float, rgb: bool, on_error: Callable, on_same: Callable, hi: float | None = None):
     """The ε slider and its text box, kept in step: moving the slider rewrites the text; typing
     ``8/255`` (or ``0.03``) moves the slider, so one change renders once (observe the slider
     only). A typed value the slider cannot take goes to ``on_error(err)``; the slider's own
-    value typed again calls ``on_same()`` (e.g. to render again and clear a message)."""
+    value typed again calls ``on_same()`` (e.g. to render again and clear a message). ``hi``:
+    the largest ε offered (default :func:`eps_range`'s)."""
     import ipywidgets as W
-    accepted = eps_range(rgb)
+    accepted = eps_range(rgb, hi)
     slider = W.FloatSlider(value=value, min=0, max=accepted.hi, step=1 / 255 if rgb else 0.01, description="ε",
                            readout_format=".3f", style=STYLE)
     text = W.Text(value=eps_label(value, rgb), description="ε =", continuous_update=False,
