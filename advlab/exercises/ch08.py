@@ -56,8 +56,8 @@ def closer_layer(pathway) -> str | None:
 
 
 def check_closer_layer(fn, pathway) -> bool:
-    """Check ``fn(pathway) -> layer name or None`` against :func:`closer_layer`: the first layer
-    where cos(adversarial, target) > cos(adversarial, benign) on ``pathway.activation``."""
+    """Check ``fn(pathway) -> layer name or None`` against ``al.exercises.ch08.closer_layer``: the
+    first layer where cos(adversarial, target) > cos(adversarial, benign) on ``pathway.activation``."""
     got = fn(pathway)
     if got is Ellipsis:
         print("Not implemented yet: fill in the function above, then run this cell again.")
