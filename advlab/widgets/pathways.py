@@ -294,7 +294,7 @@ class Pathways(UploadPanel):
     def build_figure(self):
         from matplotlib.collections import LineCollection
         from matplotlib.figure import Figure
-        fig = Figure(figsize=(9.0, 6.4), dpi=80)
+        fig = Figure(figsize=(7.2, 5.4), dpi=80)   # no wider than the other panels (the book's column)
         grid = fig.add_gridspec(2, 6, height_ratios=[1.6, 1.0])
         self.gax = [fig.add_subplot(grid[0, :3]), fig.add_subplot(grid[0, 3:])]
         self.vax = fig.add_subplot(grid[1, 0:2])
@@ -338,9 +338,10 @@ class Pathways(UploadPanel):
         self.cax.set_title(" ", fontsize=8)
         self.suptitle = fig.suptitle(" ", fontsize=9, y=0.985)
         for i, (g, colour) in enumerate(COLOURS.items()):
-            fig.text(0.02 + 0.125 * i, 0.92, f"● {LABELS[g]}", color=colour, fontsize=7)
-        fig.text(0.98, 0.92, "line width: influence (dashed: negative)", color="0.4", fontsize=7, ha="right")
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.85, bottom=0.07, wspace=0.6, hspace=0.25)
+            fig.text(0.02 + 0.13 * i, 0.92, f"● {LABELS[g]}", color=colour, fontsize=6.5)
+        fig.text(0.98, 0.92, "line width: influence (dashed: negative)", color="0.4", fontsize=6.5,
+                 ha="right")
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.85, bottom=0.07, wspace=0.6, hspace=0.42)
         self.dynamic = [*self.edges, *self.nodes, *self.rings, *[t for g in self.node_labels for c in g for t in c],
                         *[t for g in self.col_titles for t in g], *[ax.title for ax in self.gax], self.vis_art,
                         self.patch_art, self.vax.title, self.pax.title, self.cax.title, self.curve_adv,
@@ -375,9 +376,9 @@ class Pathways(UploadPanel):
             what = "no attack" if e == 0 else f"ε = {eps_label(e, True)}: {f:.0%} classified as the target"
             self.gax[i].title.set_text(what)
         self.vis_art.set_data(to_hwc(s.vis))
-        self.vax.title.set_text(f"{s.layer} #{s.channel}: feature visualisation")
+        self.vax.title.set_text(f"{s.layer} #{s.channel}: visualisation")
         self.patch_art.set_data(_mosaic(s.patches))
-        self.pax.title.set_text("patches that excite it most")
+        self.pax.title.set_text("patches exciting it most")
         c = s.curve
         # fixed axes (their ticks are drawn once): activations divided by the largest shown
         self.curve_adv.set_data([e * 255 for e in c["eps"]], np.array(c["adversarial"]) / c["scale"])
