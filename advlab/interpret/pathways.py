@@ -36,7 +36,7 @@ class Pathway:
     """The attribution graph of one benign class, one target class and one attack.
 
     ``layers``: the layers shown, in forward order. ``channels``: per layer, one dict per shown
-    channel with ``channel`` (index), ``group`` (one of :data:`GROUPS`) and ``benign``,
+    channel with ``channel`` (index), ``group`` (one of ``GROUPS`` (benign, target, both, adversarial)) and ``benign``,
     ``target``, ``adversarial`` (its mean activation over images and positions for each batch).
     ``edges``: ``(layer, channel, next_layer, next_channel, influence)``, the influence of a
     shown channel on a shown channel of the next layer, averaged over the benign and adversarial
@@ -56,7 +56,7 @@ class Pathway:
 
     def filter(self, kind: str, k: int) -> Pathway:
         """A new Pathway with, per layer, only the ``k`` shown channels ranked first by ``kind``:
-        ``"most_activated"`` (adversarial mean activation), ``"most_changed"`` (|adv − benign|),
+        ``"most_activated"`` (adversarial mean activation), ``"most_changed"`` (``|adversarial − benign|``),
         ``"most_excited"`` (adv − benign, largest) or ``"most_inhibited"`` (benign − adv,
         largest); edges are kept between kept channels."""
         kind = checks.choice(kind, "kind", FILTERS)
@@ -247,7 +247,7 @@ def pathways(model: torch.nn.Module, benign: torch.Tensor, target: torch.Tensor,
     target class; ``adversarial``: the adversarial versions of ``benign``. ``layers``: names
     (default :func:`pathway_layers`), put in forward order. Per layer the top ``share`` (0, 1]
     of channels (at least one) for each of the three batches is shown, grouped as in
-    :data:`GROUPS`. ``importance``: ``"activation"`` (mean activation over images and
+    ``GROUPS`` (benign, target, both, adversarial). ``importance``: ``"activation"`` (mean activation over images and
     positions) or ``"grad_x_activation"`` (mean of activation × gradient of the batch's class
     score, the class being the batch's most frequent prediction).
 
