@@ -231,3 +231,25 @@ def test_study_on_a_tiny_sample():
         assert len(table.rows) >= 1
     assert {row[-1] for row in S.claims_table(results).rows} <= {al.report.HOLDS, al.report.DOES_NOT_HOLD,
                                                                   al.report.CANNOT_TELL, "—"}
+
+
+def test_reading_states_the_computed_verdicts_of_synthetic_results():
+    """Hand-made results: the benign pathway clearly falls, the attack pathway clearly rises, and
+    the gap turns positive only at the last layer; the generated sentence must say so."""
+    from advlab.studies import ch08_pathways as ch8
+    g = torch.Generator().manual_seed(0)
+    n = 30
+    noise = lambda: 0.01 * torch.randn(n, generator=g)
+    r = {"layers": ["a", "b"], "eps": [0, 8], "n": n,
+         "success": [al.report.from_outcomes(torch.zeros(n, dtype=torch.bool)),
+                     al.report.from_outcomes(torch.ones(n, dtype=torch.bool))],
+         "benign": {k: torch.stack([1.0 + noise(), 0.2 + noise()], 1) for k in ("a", "b")},
+         "attack": {k: torch.stack([0.3 + noise(), 1.5 + noise()], 1) for k in ("a", "b")},
+         "gap": {"a": torch.stack([-0.5 + noise(), -0.2 + noise()], 1),
+                 "b": torch.stack([-0.5 + noise(), 0.3 + noise()], 1)}}
+    text = ch8.reading({("m", "x→y"): r})
+    assert text.startswith("* m, x→y, ε = 8/255: the attack reaches the target for 100.0")
+    assert '("it falls": holds)' in text and '("it rises": holds)' in text
+    assert "from `b` on" in text
+    r["gap"]["b"] = r["gap"]["a"]
+    assert "at no layer" in ch8.reading({("m", "x→y"): r})

@@ -36,7 +36,7 @@ class Pathway:
     """The attribution graph of one benign class, one target class and one attack.
 
     ``layers``: the layers shown, in forward order. ``channels``: per layer, one dict per shown
-    channel with ``channel`` (index), ``group`` (one of ``GROUPS`` (benign, target, both, adversarial)) and ``benign``,
+    channel with ``channel`` (index), ``group`` (one of ``GROUPS``: benign, target, both, adversarial) and ``benign``,
     ``target``, ``adversarial`` (its mean activation over images and positions for each batch).
     ``edges``: ``(layer, channel, next_layer, next_channel, influence)``, the influence of a
     shown channel on a shown channel of the next layer, averaged over the benign and adversarial

@@ -199,3 +199,27 @@ def claims_table(results: dict) -> report.Table:
                              report.DOES_NOT_HOLD if layer == r["layers"][0] else report.CANNOT_TELL)
         table.add(claim, test, *cells)
     return table
+
+
+def reading(results: dict) -> str:
+    """The measured observation in words, one line per model and pair, generated from ``results``:
+    the last layer's benign and attack pathways from the clean images to the largest ε (bootstrap
+    95 % intervals, verdicts of "falls" / "rises" on the paired per-image change), the targeted
+    success rate, and the first layer where the attacked images turn closer to the target class."""
+    lines = []
+    for (label, pair), r in results.items():
+        last, e = r["layers"][-1], r["eps"][-1]
+        parts = [f"{label}, {pair}, ε = {e}/255: the attack reaches the target for {r['success'][-1]} % of the images"]
+        for name, claim, word in (("benign", "<", "falls"), ("attack", ">", "rises")):
+            v = r[name][last]
+            if torch.isnan(v).any():
+                parts.append(f"no {name}-pathway channels in `{last}`")
+                continue
+            verdict = report.sign_verdict(report.bootstrap_mean(v[:, -1] - v[:, 0]), claim)
+            parts.append(f"in `{last}` the {name} pathway goes from {_mean(v[:, 0])} to {_mean(v[:, -1])} "
+                         f"(\"it {word}\": {verdict})")
+        layer = separation_layer(r, len(r["eps"]) - 1)
+        parts.append(f"the attacked images are closer to the target class from `{layer}` on" if layer else
+                     "at no layer are the attacked images closer to the target class (95 % confidence)")
+        lines.append("* " + "; ".join(parts) + ".")
+    return "\n".join(lines)
