@@ -23,7 +23,7 @@ LABELS = {"benign": "benign class", "target": "target class", "both": "both clas
 
 def node_positions(pathway: Pathway) -> dict[tuple[str, int], tuple[float, float]]:
     """(layer, channel) → (x, y) of its node: layer i at x = i, the layer's shown channels
-    spread over y in [0, 1] in the order of :data:`GROUPS`, then by channel index."""
+    spread over y in [0, 1] in the order of ``GROUPS``, then by channel index."""
     pos = {}
     for i, layer in enumerate(pathway.layers):
         cs = sorted(pathway.channels.get(layer, []), key=lambda c: (GROUPS.index(c["group"]), c["channel"]))
@@ -39,7 +39,7 @@ def pathway_graph(pathway: Pathway, ax=None, *, title: str | None = None, labels
     ``None``, at most the book's column wide). Nodes carry their channel index when ``labels``;
     an edge's width is proportional to |influence| (the widest ``max_width`` points), solid for
     a positive influence, dashed for a negative one. Returns ``(fig, ax)``; the node artists are
-    ``ax.collections`` in the order of :data:`~advlab.interpret.pathways.GROUPS` (one per
+    ``ax.collections`` in the order of ``advlab.interpret.pathways.GROUPS`` (one per
     group present), so their colours can be read back."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
