@@ -136,23 +136,27 @@ def _mean(v: torch.Tensor, seed: int = SEED):
 
 
 def activation_table(results: dict) -> report.Table:
-    """Per model, pair and layer: the benign and attack pathways' mean activation at the
-    smallest and largest ε (bootstrap 95 % intervals over images) and the computed verdicts of
+    """Per model, pair and layer: the benign and attack pathways' mean activation from the
+    smallest to the largest ε (bootstrap 95 % intervals over images) and the computed verdicts of
     "the benign pathway falls" and "the attack pathway rises" (paired: per-image change)."""
     any_r = next(iter(results.values()))
     e0, e1 = any_r["eps"][0], any_r["eps"][-1]
     table = report.Table(["model", "pair", "layer", "channels (benign / attack)",
-                          f"benign pathway, ε = {e0}/255", f"ε = {e1}/255", "falls?",
-                          f"attack pathway, ε = {e0}/255", f"ε = {e1}/255", "rises?"])
+                          f"benign pathway, ε = {e0} → {e1}/255", "falls?",
+                          f"attack pathway, ε = {e0} → {e1}/255", "rises?"])
     for (label, pair), r in results.items():
         for k in r["layers"]:
             b, a = r["benign"][k], r["attack"][k]
             nb, na = len(r["channels"][k]["benign"]), len(r["channels"][k]["attack"])
             fall = "—" if not nb else report.sign_verdict(report.bootstrap_mean(b[:, -1] - b[:, 0]), "<")
             rise = "—" if not na else report.sign_verdict(report.bootstrap_mean(a[:, -1] - a[:, 0]), ">")
-            table.add(label, pair, k, f"{nb} / {na}", _mean(b[:, 0]), _mean(b[:, -1]), fall,
-                      _mean(a[:, 0]), _mean(a[:, -1]), rise)
+            table.add(label, pair, k, f"{nb} / {na}", _change(b), fall, _change(a), rise)
     return table
+
+
+def _change(v: torch.Tensor) -> str:
+    """``"0.77 [0.66, 0.88] → 0.61 [0.57, 0.66]"``: a pathway's mean at the first and the last ε."""
+    return "—" if torch.isnan(v).any() else f"{_mean(v[:, 0])} → {_mean(v[:, -1])}"
 
 
 def separation_layer(result: dict, i: int) -> str | None:

@@ -314,7 +314,7 @@ class Pathways(UploadPanel):
             self.nodes.append(ax.scatter([], [], s=40, zorder=2, edgecolors="white", linewidths=0.5))
             self.rings.append(ax.scatter([], [], s=140, facecolors="none", edgecolors="black", linewidths=1.4,
                                          zorder=3))
-            self.node_labels.append([[ax.text(c, 0, "", fontsize=6, ha="left", va="center", zorder=4)
+            self.node_labels.append([[ax.text(c, 0, "", fontsize=6.5, ha="left", va="center", zorder=4)
                                  for _ in range(SHOWN_LABELS)] for c in range(n_layers)])
             self.col_titles.append([ax.text(c, -0.02, "", fontsize=7, ha="center", va="top", color="0.3")
                                     for c in range(n_layers)])
@@ -331,10 +331,10 @@ class Pathways(UploadPanel):
         self.curve_benign = self.cax.axhline(0, color=COLOURS["benign"], lw=1, ls="--", label="benign class, clean")
         self.curve_target = self.cax.axhline(0, color=COLOURS["target"], lw=1, ls="--", label="target class, clean")
         (self.curve_at,) = self.cax.plot([], [], "s", color="black", ms=5, label="the two graphs' ε")
-        self.cax.set_xlabel("ε (/255)", fontsize=7); self.cax.tick_params(labelsize=6)
+        self.cax.set_xlabel("ε (/255)", fontsize=7); self.cax.tick_params(labelsize=6.5)
         self.cax.set_xlim(-1, max(CURVE) + 1); self.cax.set_ylim(-0.05, 1.12)
         self.cax.set_xticks(CURVE)
-        self.cax.legend(fontsize=5.5, loc="lower right")  # fixed: "best" would move in a full redraw
+        self.cax.legend(fontsize=6.5, loc="lower right")  # fixed: "best" would move in a full redraw
         self.cax.set_title(" ", fontsize=8)
         self.suptitle = fig.suptitle(" ", fontsize=9, y=0.985)
         for i, (g, colour) in enumerate(COLOURS.items()):
