@@ -12,7 +12,8 @@ from advlab.train import OBJECTIVES, Context
 
 TRADES_READY = "loss" in inspect.signature(al.attacks.Attack.__init__).parameters
 CHAPTER = {"ce": None, "pgd_at": ["chapter 1", "chapter 3"], "fgsm_rs": ["chapter 3"],
-           "protopnet": ["chapter 2"], "trades": ["chapter 4"]}
+           "protopnet": ["chapter 2"], "trades": ["chapter 4"], "int": ["chapter 4"], "int2": ["chapter 4"],
+           "int2_adv": ["chapter 4"]}
 
 
 @pytest.fixture

@@ -34,8 +34,9 @@ class Attack:
         eps: radius of the threat model in pixel units; ``"8/255"`` is accepted.
         norm: ``"linf"`` or ``"l2"``.
         loss: the objective the attack ascends: a name of ``OBJECTIVES`` (``"ce"``,
-            ``"targeted_ce"``, ``"trades_kl"``, ``"margin"``, ``"targeted_margin"``) or a callable
-            ``(model, x_adv, x, y) -> (N,)`` (see ``advlab.attacks.objectives``).
+            ``"targeted_ce"``, ``"trades_kl"``, ``"margin"``, ``"targeted_margin"``,
+            ``"worst_discrepancy"``, ``"aai"``) or a callable ``(model, x_adv, x, y) -> (N,)``
+            (see ``advlab.attacks.objectives``).
             ``None``: cross-entropy, toward the targets when ``targeted``.
         targeted: if True, ``y`` holds *target* classes and the attack moves toward them.
         seed: seed of the random start.

@@ -3,7 +3,8 @@
 An objective is a callable ``(model, x_adv, x, y) -> loss`` of shape (N,), one value per
 example, that the attack *increases*; the gradient step follows the sum of the values, so
 examples never mix. Every attack takes ``loss=``: a name of ``OBJECTIVES`` or a callable.
-Chapter 1 ascends cross-entropy; chapter 4 TRADES' KL and an interpretation-discrepancy loss,
+Chapter 1 ascends cross-entropy; chapter 4 TRADES' KL, the worst interpretation discrepancy (Int)
+and the attack on interpretation (AAI),
 chapter 5 ADV²'s joint loss (misclassify and keep the map; objectives may use
 ``advlab.interpret``, never the other way round), chapter 6 Carlini & Wagner's margin.
 
@@ -70,8 +71,58 @@ class TradesKL:
 
 trades_kl = TradesKL()
 
+
+class WorstDiscrepancy:
+    """Int's inner maximisation (Boopathy et al. 2020; chapter 4): the smoothed interpretation
+    discrepancy D̃(x, x_adv) between the CAMs of the clean and the moved image, per example.
+    Needs a CAM-ready model; the clean maps are computed once per batch (``prepare``). It is 0 at
+    ``x_adv = x``: start from a random point (PGD's default)."""
+    __name__ = "worst_discrepancy"
+
+    def prepare(self, model, x, y):
+        from ..interpret import discrepancy as D
+        with torch.no_grad():
+            _, maps = D.class_maps(model, x)
+        def loss(x_adv):
+            logits_adv, maps_adv = D.class_maps(model, x_adv)
+            return D.smoothed_discrepancy(maps, maps_adv, logits_adv, y)
+        return loss
+
+    def __call__(self, model, x_adv, x, y):
+        return self.prepare(model, x, y)(x_adv)
+
+
+class AttackOnInterpretation:
+    """The attack against interpretability (AAI, Boopathy et al. 2020, Table 3; chapter 4): raise
+    the ℓ₁ discrepancy ‖I(x, y) − I(x_adv, y)‖₁ of the true class's CAM while a hinge of weight
+    ``lam`` on the margin max_{j≠y} f_j − f_y keeps the prediction. Needs a CAM-ready model."""
+    __name__ = "aai"
+
+    def __init__(self, lam: float = 10.0):
+        self.lam = float(lam)
+
+    def prepare(self, model, x, y):
+        from ..interpret import discrepancy as D
+        with torch.no_grad():
+            _, maps = D.class_maps(model, x)
+        clean = D.select(maps, y)
+
+        def loss(x_adv):
+            logits, maps_adv = D.class_maps(model, x_adv)
+            hinge = (_best_other(logits, y) - logits.gather(1, y[:, None])[:, 0]).clamp(min=0)
+            return D.l1_distance(clean, D.select(maps_adv, y)) - self.lam * hinge
+        return loss
+
+    def __call__(self, model, x_adv, x, y):
+        return self.prepare(model, x, y)(x_adv)
+
+
+worst_discrepancy = WorstDiscrepancy()
+aai = AttackOnInterpretation()
+
 OBJECTIVES = {"ce": cross_entropy, "targeted_ce": targeted_cross_entropy, "trades_kl": trades_kl,
-              "margin": margin, "targeted_margin": targeted_margin}
+              "margin": margin, "targeted_margin": targeted_margin, "worst_discrepancy": worst_discrepancy,
+              "aai": aai}
 TARGETED = {"ce": "targeted_ce", "margin": "targeted_margin"}   # the targeted twin of a name
 _ACCEPTED = "a name in " + ", ".join(OBJECTIVES) + " or a callable (model, x_adv, x, y) -> loss of shape (N,)"
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 from torch import nn
 
 from ..core import checks
-from .cnn import GapCNN, MadryCNN
+from .cnn import GapCNN, MadryCNN, SmallGapCNN
 from .fold import fold_batchnorm
 from .layers import POOLS, Normalize
 from .protopnet import ProtoPNet
 from .resnet import AttentionPoolNet, BasicBlock, ResNet, TrunkNet, resnet_trunk
 
-ARCHITECTURES = {"madry_cnn": MadryCNN, "gap_cnn": GapCNN, "resnet": ResNet,
+ARCHITECTURES = {"madry_cnn": MadryCNN, "gap_cnn": GapCNN, "small_gap_cnn": SmallGapCNN, "resnet": ResNet,
                  "attention_pool": AttentionPoolNet, "protopnet": ProtoPNet}
 
 
@@ -30,5 +30,6 @@ def build(arch: str, **kwargs) -> nn.Module:
     return ARCHITECTURES[arch](**kwargs)
 
 
-__all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "POOLS", "Normalize", "MadryCNN", "GapCNN", "ResNet",
+__all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "POOLS", "Normalize", "MadryCNN", "GapCNN", "SmallGapCNN",
+           "ResNet",
            "TrunkNet", "BasicBlock", "resnet_trunk", "AttentionPoolNet", "ProtoPNet"]

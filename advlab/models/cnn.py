@@ -28,6 +28,32 @@ class MadryCNN(nn.Module):
         return self.classifier(self.features(self.normalize(x)))
 
 
+class SmallGapCNN(nn.Module):
+    """Boopathy et al.'s "small" MNIST network (chapter 4): three convolutions, 16 4×4 stride 2,
+    32 4×4 stride 2, 100 7×7 stride 1 (ReLU between them, none after the last), then global
+    average pooling and a linear layer, so CAM applies and has completeness. No batch norm:
+    the same function in training and evaluation mode."""
+
+    def __init__(self, widths=(16, 32, 100), in_channels: int = 1, num_classes: int = 10,
+                 mean=(0.1307,), std=(0.3081,)):
+        super().__init__()
+        if len(widths) != 3:
+            raise ValueError(f"widths must list 3 convolution widths, got {widths!r}")
+        a, b, c = (int(w) for w in widths)
+        self.input_shape = (in_channels, 28, 28)
+        self.normalize = Normalize(mean, std)
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, a, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(a, b, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(b, c, 7, padding=3),
+        )
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, num_classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.features(self.normalize(x))), 1))
+
+
 class GapCNN(nn.Module):
     """A VGG-style CNN with a global-average-pooling head (CAM applies).
 

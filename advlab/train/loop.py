@@ -101,7 +101,10 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
         out = model(probe)
     classes = int(out.shape[1]) if isinstance(out, torch.Tensor) and out.dim() == 2 else None
     y_all = checks.labels(y_all, len(x_all), classes, name="train labels")
-    channels_last = getattr(model, "preferred_memory_format", None) == torch.channels_last
+    # Channels-last only on a GPU: on the CPU, torch 2.14.1's channels-last convolution backward gave
+    # run-to-run different weights with 2 threads and corrupted the heap with 1 (measured here).
+    channels_last = (getattr(model, "preferred_memory_format", None) == torch.channels_last
+                     and device.type == "cuda")
     if channels_last:
         model.to(memory_format=torch.channels_last)
     if parent is not None:

@@ -1,6 +1,7 @@
 """Where the zoo's weights and manifest live, and how they are checked."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -127,11 +128,17 @@ def weight_file(name: str, check: bool = True) -> Path:
     return path
 
 
+def eval_batch(model) -> int:
+    """Images per attack batch when evaluating: 64 on the CPU (cache-sized), 10,000 on a GPU."""
+    param = next(model.parameters(), None)
+    return 10_000 if param is not None and param.device.type == "cuda" else 64
+
+
 def robust_attack(model, spec: dict):
     from .. import attacks
     return attacks.make(spec["attack"], model, eps=spec["eps"], alpha=spec["alpha"],
                         **attacks.steps_for(spec["attack"], spec["steps"]),
-                        norm=spec.get("norm", "linf"))
+                        norm=spec.get("norm", "linf"), batch_size=eval_batch(model))
 
 
 _NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
@@ -148,11 +155,35 @@ def evaluate(model, name: str, recipe: dict, test_set) -> dict:
     return {
         "clean_accuracy": round(metrics.accuracy(model, test_set.x, test_set.y), 4),
         "clean_eval": f"full {test_set.name} test set ({len(test_set)} images, {test_set.variant})",
-        "robust_accuracy": round(metrics.robust_accuracy(model, atk, test_set.x[:n], test_set.y[:n]), 4),
+        "robust_accuracy": round(metrics.robust_accuracy(model, atk, test_set.x[:n], test_set.y[:n],
+                                                         batch_size=max(256, eval_batch(model))), 4),
         "robust_eval": (f"{spec['attack'].upper()}-{spec['steps']} {_NORM_NAMES[spec.get('norm', 'linf')]} "
                         f"eps={spec['eps']:.4g}, "
                         f"step {spec['alpha']:.4g}, random start, first {n} test images"),
     }
+
+
+@contextlib.contextmanager
+def _manifest_lock():
+    """Hold an exclusive lock on the manifest while it is read, changed and written, so models
+    trained in parallel processes (``scripts/train_zoo.sh`` with ``PARALLEL=1``) all land."""
+    lock = MANIFEST.with_suffix(".lock")
+    with open(lock, "w") as fh:
+        try:
+            import fcntl
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - Windows: one training process at a time
+            pass
+        yield
+
+
+def _update(name: str, change) -> None:
+    with _manifest_lock():
+        m = _read_manifest(missing_ok=True)  # the first model trained creates the manifest
+        m[name] = change(m.get(name))
+        tmp = MANIFEST.with_suffix(".tmp")
+        tmp.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+        tmp.replace(MANIFEST)
 
 
 def save(name: str, model: torch.nn.Module, entry: dict) -> Path:
@@ -160,7 +191,15 @@ def save(name: str, model: torch.nn.Module, entry: dict) -> Path:
     path = WEIGHTS / f"{name}.pt"
     torch.save(model.state_dict(), path)
     entry = dict(entry, file=path.name, sha256=sha256(path))
-    m = _read_manifest(missing_ok=True)  # the first model trained creates the manifest
-    m[name] = entry
-    MANIFEST.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    _update(name, lambda _old: entry)
     return path
+
+
+def record_evaluation(name: str, key: str, result: dict) -> None:
+    """Add an evaluation (e.g. a whole robustness table, a stronger attack) to ``name``'s manifest
+    entry, under ``evaluations[key]``; the weights and their checksum are untouched."""
+    def change(old):
+        if old is None:
+            raise ValueError(f"model name must be in the manifest before an evaluation is recorded, got {name!r}")
+        return dict(old, evaluations=dict(old.get("evaluations", {}), **{key: result}))
+    _update(name, change)

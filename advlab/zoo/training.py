@@ -8,7 +8,9 @@ under ``torchrun`` it trains data-parallel and only rank 0 writes checkpoints, w
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import os
 import platform
 
 import torch
@@ -28,7 +30,8 @@ def hardware() -> str:
     else:
         where = f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
     world = _train.ddp.world_size()
-    return where + (f", {world} data-parallel processes" if world > 1 else "")
+    note = os.environ.get("ADVLAB_HARDWARE_NOTE", "")  # e.g. other training runs sharing the machine
+    return where + (f", {world} data-parallel processes" if world > 1 else "") + (f", {note}" if note else "")
 
 
 def train(name: str, device: str | None = None, resume: bool = True, progress: bool = True) -> dict | None:
@@ -49,14 +52,15 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
     evaluate = None
     if r["kind"] == "classifier":
         def evaluate(m):
-            acc = metrics.accuracy(m, test_set.x[:2000], test_set.y[:2000], batch_size=500)
+            dev = next(m.parameters()).device
+            acc = metrics.accuracy(m, test_set.x[:2000].to(dev), test_set.y[:2000].to(dev), batch_size=500)
             return f"test acc (first 2000) {acc:.4f}"
     fitted = _train.fit(model, train_set, objective, **{k: r[k] for k in LOOP_KEYS}, device=device,
                         checkpoint=store.checkpoint_path(name), resume=resume, progress=progress, name=name,
                         evaluate=evaluate, parent=parent)
     if not _train.ddp.is_main():
         return None
-    model = fitted.model.cpu()
+    model = fitted.model  # evaluated where it was trained (a GPU when there is one), saved from the CPU
     entry = {
         "description": r["description"], "kind": r["kind"], "architecture": r["arch"],
         "arch_kwargs": r["arch_kwargs"], "dataset": r["dataset"], "dataset_variant": train_set.variant,
@@ -66,6 +70,8 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
     }
     if r.get("parent") is not None:
         entry["parent"] = r["parent"]
-    entry.update(store.evaluate(model, name, r, test_set))
-    store.save(name, model, entry)
+    device_ = next(model.parameters()).device
+    on_device = dataclasses.replace(test_set, x=test_set.x.to(device_), y=test_set.y.to(device_))
+    entry.update(store.evaluate(model, name, r, on_device))
+    store.save(name, model.cpu(), entry)
     return entry

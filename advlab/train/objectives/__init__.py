@@ -8,6 +8,9 @@ pgd_at      PGD adversarial training, L∞ or L2 (Madry et al. 2018)   1, 3
 fgsm_rs     FGSM with random start (Wong et al. 2020)                3
 protopnet   ProtoPNet's CE + cluster − separation, push, last layer  2
 trades      CE + β·KL(f(x) ‖ f(x_adv)) (Zhang et al. 2019)           4
+int         CE + γ·discrepancy at its worst (Boopathy et al. 2020)   4
+int2        CE + γ·discrepancy at PGD's misclassification point      4
+int2_adv    CE at PGD's point + γ·discrepancy there                  4
 ==========  =======================================================  =======
 
 A new objective is a subclass of :class:`Objective` listed here; the contract tests
@@ -18,10 +21,12 @@ from __future__ import annotations
 from ...core import checks
 from .adversarial import FGSMRS, PGDAT, TRADES
 from .base import Context, Objective
+from .interpretability import Int, Int2, Int2Adv
 from .protopnet import ProtoPNetLoss
 from .standard import CrossEntropy
 
-OBJECTIVES = {cls.name: cls for cls in (CrossEntropy, PGDAT, FGSMRS, ProtoPNetLoss, TRADES)}
+OBJECTIVES = {cls.name: cls for cls in (CrossEntropy, PGDAT, FGSMRS, ProtoPNetLoss, TRADES,
+                                             Int, Int2, Int2Adv)}
 
 
 def make(name: str, **params) -> Objective:
@@ -37,4 +42,4 @@ def from_recipe(recipe: dict) -> Objective:
 
 
 __all__ = ["OBJECTIVES", "Objective", "Context", "make", "from_recipe", "CrossEntropy", "PGDAT", "FGSMRS",
-           "TRADES", "ProtoPNetLoss"]
+           "TRADES", "ProtoPNetLoss", "Int", "Int2", "Int2Adv"]
