@@ -83,6 +83,8 @@ def test_book_builds_with_every_page(built_book):
     assert "ProtoPNet (seminar, 299)" in text2 and "top-10% IoU" in text2
     text3 = (built_book / "notebooks" / "03_shape_vs_texture.html").read_text()
     assert "Stylized Caltech-256" in text3 and "stylised s=0.5" in text3 and "holds" in text3
+    text4 = (built_book / "notebooks" / "04_robust_interpretation.html").read_text()
+    assert "Int2-Adv: paper" in text4 and "APGD-T DLR" in text4 and "median slack" in text4
     text8 = (built_book / "notebooks" / "08_attack_pathways.html").read_text()
     assert "Bluff (InceptionV1, ImageNet)" in text8 and "first layer closer to the target" in text8
     # nothing is loaded from elsewhere (the browser test checks the requests themselves)
@@ -233,7 +235,8 @@ def test_every_page_in_headless_chromium(built_book, server, browser):
 
 @browser_test
 @pytest.mark.parametrize("chapter, tag", [("01_adversarial_examples", "ch1"), ("02_maps_under_attack", "ch2"),
-                                          ("03_shape_vs_texture", "ch3"), ("08_attack_pathways", "ch8")])
+                                          ("03_shape_vs_texture", "ch3"), ("04_robust_interpretation", "ch4"),
+                                          ("08_attack_pathways", "ch8")])
 def test_static_slider_changes_the_frame(built_book, server, browser, chapter, tag):
     page, problems = _open(browser, f"{server}/notebooks/{chapter}.html")
     try:

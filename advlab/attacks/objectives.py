@@ -80,7 +80,7 @@ class WorstDiscrepancy:
     __name__ = "worst_discrepancy"
 
     def prepare(self, model, x, y):
-        from ..interpret import discrepancy as D
+        from ..core import discrepancy as D
         with torch.no_grad():
             _, maps = D.class_maps(model, x)
         def loss(x_adv):
@@ -102,7 +102,7 @@ class AttackOnInterpretation:
         self.lam = float(lam)
 
     def prepare(self, model, x, y):
-        from ..interpret import discrepancy as D
+        from ..core import discrepancy as D
         with torch.no_grad():
             _, maps = D.class_maps(model, x)
         clean = D.select(maps, y)
