@@ -75,3 +75,84 @@ def test_check_closer_layer_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch
     assert not al.exercises.check_closer_layer(lambda pw: ..., pw)
     out = capsys.readouterr().out
     assert "✓" in out and "Not implemented" in out and "not a layer" in out and "cos(adversarial, target)" in out
+
+
+def _ch04_maps(model, x):
+    """Every class's signed CAM / (h·w), written as a student would: features, then fc.weight."""
+    import torch
+    A = al.core.probe.activations(model, x, ["features"])["features"]
+    return torch.einsum("ck,nkhw->nchw", model.fc.weight, A) / (A.shape[2] * A.shape[3])
+
+
+def _ch04_attack(model, x, y):
+    import torch
+    x_adv = al.attacks.PGD(model, eps=0.3, steps=5, seed=0)(x, y)
+    with torch.no_grad():
+        y0, y1 = model(x).argmax(1), model(x_adv).argmax(1)
+    assert (y0 != y1).any()     # some classes change: D uses y′ ≠ y there
+    return x_adv, y0, y1
+
+
+def test_check_cam_completeness_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch, capsys):
+    x, _ = tiny_batch
+    assert al.exercises.check_cam_completeness(_ch04_maps, tiny_gap, x)
+    assert not al.exercises.check_cam_completeness(lambda m, x: _ch04_maps(m, x) * 64, tiny_gap, x)  # 8×8 positions
+    assert not al.exercises.check_cam_completeness(lambda m, x: _ch04_maps(m, x).relu(), tiny_gap, x)
+    assert not al.exercises.check_cam_completeness(lambda m, x: _ch04_maps(m, x)[:, 0], tiny_gap, x)
+    assert not al.exercises.check_cam_completeness(lambda m, x: None, tiny_gap, x)
+    out = capsys.readouterr().out
+    assert "✓" in out and "h·w" in out and "no ReLU" in out and "every row of fc.weight" in out
+    assert "Not implemented" in out
+    assert al.exercises.ch04.check_cam_completeness is al.exercises.check_cam_completeness
+
+
+def test_check_discrepancy_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch, capsys):
+    import torch
+    x, y = tiny_batch
+    x_adv, _, _ = _ch04_attack(tiny_gap, x, y)
+
+    def parts(model, x, x_adv):
+        # independent of the package's discrepancy: the CAM interpreter, one class at a time
+        cam = al.interpret.CAM(model, relu=False, upsample=False)
+        with torch.no_grad():
+            y, y_adv = model(x).argmax(1), model(x_adv).argmax(1)
+        u = cam(x, y).shape[1] * cam(x, y).shape[2]
+        true = (cam(x, y) - cam(x_adv, y)).abs().sum((1, 2)) / u
+        adv = (cam(x, y_adv) - cam(x_adv, y_adv)).abs().sum((1, 2)) / u
+        return true, adv
+
+    def right(model, x, x_adv):
+        true, adv = parts(model, x, x_adv)
+        return 0.5 * (true + adv)
+
+    assert al.exercises.check_discrepancy(right, tiny_gap, x, x_adv)
+    assert not al.exercises.check_discrepancy(lambda *a: sum(parts(*a)), tiny_gap, x, x_adv)      # no ½
+    assert not al.exercises.check_discrepancy(lambda *a: parts(*a)[0], tiny_gap, x, x_adv)       # y only
+    assert not al.exercises.check_discrepancy(lambda *a: None, tiny_gap, x, x_adv)
+    assert not al.exercises.check_discrepancy(lambda *a: right(*a)[:2], tiny_gap, x, x_adv)
+    out = capsys.readouterr().out
+    assert "✓" in out and "forget the ½" in out and "not only y" in out and "Not implemented" in out
+    assert "of shape (4,)" in out
+    assert al.exercises.ch04.check_discrepancy is al.exercises.check_discrepancy
+
+
+def test_check_bound_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch, capsys):
+    import torch
+    x, y = tiny_batch
+    _, y_clean, y_adv = _ch04_attack(tiny_gap, x, y)
+
+    def margin(model, x, y, y_adv, scores=lambda z: z):
+        with torch.no_grad():
+            z = scores(model(x))
+        return torch.stack([z[n, y[n]] - z[n, y_adv[n]] for n in range(len(x))])
+
+    assert al.exercises.check_bound(lambda *a: 0.5 * margin(*a), tiny_gap, x, y_clean, y_adv)
+    assert not al.exercises.check_bound(margin, tiny_gap, x, y_clean, y_adv)                       # no ½
+    assert not al.exercises.check_bound(lambda *a: -0.5 * margin(*a), tiny_gap, x, y_clean, y_adv)
+    assert not al.exercises.check_bound(lambda *a: 0.5 * margin(*a, scores=lambda z: z.softmax(1)),
+                                        tiny_gap, x, y_clean, y_adv)
+    assert not al.exercises.check_bound(lambda *a: None, tiny_gap, x, y_clean, y_adv)
+    out = capsys.readouterr().out
+    assert "✓" in out and "forget the ½" in out and "true class minus" in out and "not the softmax" in out
+    assert "Not implemented" in out
+    assert al.exercises.ch04.check_bound is al.exercises.check_bound

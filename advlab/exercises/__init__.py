@@ -2,10 +2,13 @@
 with the package, prints what is wrong, and returns True only on a match.
 
 >>> al.exercises.check_fgsm(my_fgsm, model, x, y, eps=8 / 255)   # chapter 1
+>>> al.exercises.check_discrepancy(my_discrepancy, model, x, x_adv)   # chapter 4
 >>> al.exercises.check_channel_means(my_channel_means, model, "features.1", x)   # chapter 8
 """
-from . import ch01, ch08
+from . import ch01, ch04, ch08
 from .ch01 import check_fgsm
+from .ch04 import check_bound, check_cam_completeness, check_discrepancy
 from .ch08 import check_channel_means, check_closer_layer
 
-__all__ = ["ch01", "ch08", "check_channel_means", "check_closer_layer", "check_fgsm"]
+__all__ = ["ch01", "ch04", "ch08", "check_bound", "check_cam_completeness", "check_channel_means",
+           "check_closer_layer", "check_discrepancy", "check_fgsm"]
