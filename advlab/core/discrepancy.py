@@ -84,6 +84,6 @@ def kendall_tau(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     1 when the ranking of positions is unchanged. A constant map has no ranking: τ is NaN there."""
     if a.shape != b.shape or a.dim() < 2:
         raise ValueError(f"a and b must be N×… maps of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    a = a.detach().flatten(1).cpu().double().numpy()
-    b = b.detach().flatten(1).cpu().double().numpy()
-    return np.array([stats.kendalltau(u, v).statistic for u, v in zip(a, b)])
+    an = a.detach().flatten(1).cpu().double().numpy()
+    bn = b.detach().flatten(1).cpu().double().numpy()
+    return np.array([stats.kendalltau(u, v).statistic for u, v in zip(an, bn)])

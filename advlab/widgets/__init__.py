@@ -6,13 +6,16 @@ contract (one render per change, bad values shown and never raised, one rule for
 """
 from .attack_explorer import AttackExplorer, AttackState
 from .base import Panel, in_book, show
+from .discrepancy import DiscrepancyState, InterpretationDiscrepancy
 from .map_comparison import ComparisonState, MapComparison
 from .pathways import Pathways, PathwayState
 from .render import Renderer
 from .texture_lab import TextureLab, TextureState
 from .upload import UploadPanel
 
-PANELS = {cls.__name__: cls for cls in (AttackExplorer, MapComparison, Pathways, TextureLab)}
+PANELS = {cls.__name__: cls for cls in (AttackExplorer, InterpretationDiscrepancy, MapComparison, Pathways,
+                                             TextureLab)}
 
-__all__ = ["PANELS", "AttackExplorer", "AttackState", "ComparisonState", "MapComparison", "Panel", "PathwayState",
+__all__ = ["PANELS", "AttackExplorer", "AttackState", "ComparisonState", "DiscrepancyState",
+           "InterpretationDiscrepancy", "MapComparison", "Panel", "PathwayState",
            "Pathways", "Renderer", "TextureLab", "TextureState", "UploadPanel", "in_book", "show"]
