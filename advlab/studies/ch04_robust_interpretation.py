@@ -196,7 +196,7 @@ def live_check(models: dict, x, y, eps: float = TRAIN_EPS, steps: int = PGD_STEP
                          "PGD-200: full", "check"], rows)
 
 
-def proposition1(models: dict, x, y, eps: float = TRAIN_EPS, steps: int = 40) -> report.Table:
+def proposition1(models: dict, x, y, eps: float = TRAIN_EPS, steps: int = 20) -> report.Table:
     """Proposition 1 checked numerically: for every successful PGD attack on the sample,
     D(x, x′) ≥ ½(f_y(x) − f_y′(x)) with CAM? The share that satisfy it (Wilson), the median slack
     D − bound and the median ratio D / bound."""
@@ -256,7 +256,7 @@ def aai_table(models: dict, x, y, eps=(0.1, 0.2, 0.3, 0.4)) -> report.Table:
     return report.Table(["model / Kendall τ", *(f"ε = {e:g}" for e in eps)], rows, digits=2)
 
 
-def step_cost(x, y, objectives=("ce", "pgd_at", "trades", "int", "int2", "int2_adv"), repeats: int = 3) -> report.Table:
+def step_cost(x, y, objectives=("ce", "pgd_at", "trades", "int", "int2", "int2_adv"), repeats: int = 2) -> report.Table:
     """The paper's Figure 3 is about cost: seconds per training step (batch of ``len(x)``) of each
     objective, measured now on this machine (median of ``repeats``), relative to standard training;
     beside the GPU seconds per epoch the manifest records (six runs that shared one GPU)."""
