@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import stats
 
 from .probe import LayerProbe
 
@@ -84,6 +83,7 @@ def kendall_tau(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     1 when the ranking of positions is unchanged. A constant map has no ranking: τ is NaN there."""
     if a.shape != b.shape or a.dim() < 2:
         raise ValueError(f"a and b must be N×… maps of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    from scipy import stats  # imported here: scipy.special adds warning filters when imported
     an = a.detach().flatten(1).cpu().double().numpy()
     bn = b.detach().flatten(1).cpu().double().numpy()
     return np.array([stats.kendalltau(u, v).statistic for u, v in zip(an, bn)])
