@@ -139,3 +139,17 @@ def test_constructor_refuses_models_without_a_cam_head():
         al.widgets.InterpretationDiscrepancy({"flat": flat}, x, y, classes=classes)
     with pytest.raises(ValueError, match="unknown model 'nonsense'"):
         al.widgets.InterpretationDiscrepancy.from_zoo(names=["nonsense"])
+
+
+def test_your_image_is_compared_with_its_clean_prediction(panel):
+    threads = torch.get_num_threads()
+    with panel.one_render():
+        panel.model.value, panel.eps.value = "Normal", 0.3
+    panel.upload.value = al.widgets.controls.upload_value(al.widgets.examples.png_bytes())
+    s = panel.state
+    assert panel.message.value == "" and panel.use_upload.value and s.source == "your image"
+    assert s.x.shape == (1, 28, 28) and s.y == s.pred and panel.head.get_text() == f"Normal: your image (predicted {s.y})"
+    assert _shown(panel) == pytest.approx(_recomputed(panel), abs=6e-5)
+    assert torch.get_num_threads() == threads   # the panel's one thread is given back
+    panel.use_upload.value = False
+    assert panel.state.source.startswith("image ")
