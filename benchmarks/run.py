@@ -181,7 +181,7 @@ def _static(panel, control, values):
     return {"static_frames": len(values), "static_s": time.perf_counter() - t, "static_kb": len(html.encode()) / 1024}
 
 
-SLIDER_PANELS = ("AttackExplorer", "TextureLab", "MapComparison", "Pathways")
+SLIDER_PANELS = ("AttackExplorer", "TextureLab", "MapComparison", "Pathways", "InterpretationDiscrepancy")
 
 
 def bench_slider(n_changes=30, panels=SLIDER_PANELS):
@@ -194,6 +194,8 @@ def bench_slider(n_changes=30, panels=SLIDER_PANELS):
         rows.append(_bench_map_comparison(n_changes))
     if "Pathways" in panels:
         rows.append(_bench_pathways(n_changes))
+    if "InterpretationDiscrepancy" in panels:
+        rows.append(_bench_discrepancy(n_changes))
     return rows
 
 
@@ -226,6 +228,23 @@ def _bench_pathways(n_changes):
            "cold_p50_ms": cold["p50_ms"], "cold_p95_ms": cold["p95_ms"]}
     row.update(drive(panel, [_set(panel.eps, (1 + i % 16) / 255) for i in range(n_changes)]))
     row.update(_static(panel, panel.eps, [i / 255 for i in (0, 1, 2, 4, 8, 16)]))
+    return row
+
+
+def _bench_discrepancy(n_changes):
+    """InterpretationDiscrepancy: ε moves over the slider's stops 0.05 … 0.4 (never cached: a new
+    image after each sweep, picked outside the timing), the normally trained small MNIST CNN;
+    each move runs PGD-20, the CAM of every class and IG (16 steps) for y and y′ on x′."""
+    panel = al.widgets.InterpretationDiscrepancy.from_zoo(names=["Normal"], n_images=16, eps=0.0)
+    stops = [v for v in al.widgets.discrepancy.EPS_VALUES if v > 0]
+    changes = []
+    for i in range(n_changes):
+        if i and i % len(stops) == 0:
+            changes += [(_set(panel.eps, 0.0), False), (_set(panel.index, i // len(stops)), False)]
+        changes.append(_set(panel.eps, stops[i % len(stops)]))
+    row = {"panel": "InterpretationDiscrepancy (small MNIST CNN, PGD-20, CAM + IG-16 for y and y′)"}
+    row.update(drive(panel, changes))
+    row.update(_static(panel, panel.eps, list(al.widgets.discrepancy.EPS_VALUES)))
     return row
 
 

@@ -19,10 +19,12 @@ def panel():
 
 
 def _shown(panel):
-    """D and the bound as the picture writes them."""
-    m = re.search(rf"D\(x, x′\) = {NUMBER}\s+bound ½\(f_y\(x\) − f_y′\(x\)\) = {NUMBER}", panel.line.get_text())
-    assert m, panel.line.get_text()
-    return float(m.group(1)), float(m.group(2))
+    """D and the bound as the picture writes them (and as the state's line says)."""
+    m = re.search(rf"D\(x, x′\) = {NUMBER}\s+bound ½\(f_y\(x\) − f_y′\(x\)\) = {NUMBER}", panel.state.line)
+    assert m, panel.state.line
+    drawn = float(panel.d_text.get_text()), float(panel.bound_text.get_text())
+    assert drawn == (float(m.group(1)), float(m.group(2)))
+    return drawn
 
 
 def _recomputed(panel):
@@ -58,7 +60,7 @@ def test_bound_holds_whenever_the_attack_succeeds(panel):
             if s.success:
                 succeeded += 1
                 assert s.y_adv == s.pred_adv and s.holds and s.d >= s.bound
-                assert "D ≥ bound: holds, as Proposition 1 guarantees" in panel.line.get_text()
+                assert panel.verdict.get_text() == "D ≥ bound: yes, as Proposition 1 guarantees"
                 assert f"→ {s.pred_adv}" in s.title
     assert succeeded >= 6   # the normally trained model is fooled at these ε
 
@@ -71,7 +73,7 @@ def test_failed_attack_compares_with_the_runner_up(panel):
     with torch.no_grad():
         top2 = panel.models["Int2-Adv"](s.x_adv[None])[0].topk(2).indices.tolist()
     assert s.y_adv == top2[1] and f"failed, y′ = runner-up {s.y_adv}" in s.title
-    assert "not guaranteed: the attack failed" in panel.line.get_text()
+    assert "(not guaranteed: attack failed)" in panel.verdict.get_text() and s.verdict in s.line
 
 
 def test_eps_zero_is_no_attack_and_no_discrepancy(panel):
@@ -79,7 +81,7 @@ def test_eps_zero_is_no_attack_and_no_discrepancy(panel):
         panel.model.value, panel.index.value, panel.eps.value = "Normal", 3, 0.0
     s = panel.state
     assert torch.equal(s.x_adv, s.x) and s.d == 0 and _shown(panel)[0] == 0
-    assert "no attack (ε = 0)" in s.title and "D = 0" in panel.line.get_text()
+    assert "no attack (ε = 0)" in panel.attack_text.get_text() and "D = 0" in panel.verdict.get_text()
     assert torch.equal(s.cam[0], s.cam[1]) and torch.equal(s.ig[0], s.ig[1]) and torch.equal(s.ig[2], s.ig[3])
 
 
@@ -95,7 +97,7 @@ def test_changing_the_model_recomputes(panel, monkeypatch):
     s = panel.state
     assert made == [panel.nets["Int2-Adv"]] and s.model == "Int2-Adv" and s is not before
     assert not torch.allclose(s.probs, before.probs) and s.d != before.d
-    assert s.title.startswith("Int2-Adv: image 1")
+    assert s.title.startswith("Int2-Adv: image 1") and panel.head.get_text() == "Int2-Adv: image 1, true 2"
 
 
 def test_cached_eps_moves_only_redraw(panel, monkeypatch):
@@ -137,3 +139,17 @@ def test_constructor_refuses_models_without_a_cam_head():
         al.widgets.InterpretationDiscrepancy({"flat": flat}, x, y, classes=classes)
     with pytest.raises(ValueError, match="unknown model 'nonsense'"):
         al.widgets.InterpretationDiscrepancy.from_zoo(names=["nonsense"])
+
+
+def test_your_image_is_compared_with_its_clean_prediction(panel):
+    threads = torch.get_num_threads()
+    with panel.one_render():
+        panel.model.value, panel.eps.value = "Normal", 0.3
+    panel.upload.value = al.widgets.controls.upload_value(al.widgets.examples.png_bytes())
+    s = panel.state
+    assert panel.message.value == "" and panel.use_upload.value and s.source == "your image"
+    assert s.x.shape == (1, 28, 28) and s.y == s.pred and panel.head.get_text() == f"Normal: your image (predicted {s.y})"
+    assert _shown(panel) == pytest.approx(_recomputed(panel), abs=6e-5)
+    assert torch.get_num_threads() == threads   # the panel's one thread is given back
+    panel.use_upload.value = False
+    assert panel.state.source.startswith("image ")

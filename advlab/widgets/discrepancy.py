@@ -3,6 +3,7 @@ Integrated Gradients for the true class y and the adversarial class y′, clean 
 and Boopathy et al.'s interpretation discrepancy D(x, x′) against Proposition 1's lower bound."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,13 +45,32 @@ class DiscrepancyState:
     d: float                # D(x, x′) on the CAM (h×w positions, completeness-scaled)
     bound: float            # ½(f_y(x) − f_y′(x))
     holds: bool
-    title: str
-    line: str
+    head: str               # first title line: model and image
+    attack: str             # second title line: the attack and its outcome
+    verdict: str            # whether D reaches the bound, and whether it must
+    line: str               # the numbers' line, as one string
+
+    @property
+    def title(self) -> str:
+        return f"{self.head}; {self.attack}"
 
 
 def _upsample(maps: torch.Tensor, size) -> torch.Tensor:
     return torch.nn.functional.interpolate(maps.unsqueeze(1), size=tuple(size), mode="bilinear",
                                            align_corners=False)[:, 0]
+
+
+@contextmanager
+def _threads(n: int):
+    """torch's intra-op threads set to ``n`` within, restored after."""
+    old = torch.get_num_threads()
+    if old != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if old != n:
+            torch.set_num_threads(old)
 
 
 class InterpretationDiscrepancy(UploadPanel):
@@ -63,25 +83,31 @@ class InterpretationDiscrepancy(UploadPanel):
     attacked image, said in the title) the panel shows the CAM (completeness-scaled,
     :func:`advlab.interpret.discrepancy.class_maps`, upsampled to the image) and Integrated
     Gradients (signed, ``ig_steps`` steps, black baseline), clean beside attacked, each pair on
-    one symmetric colour scale. Below: D(x, x′) = ½(‖I(x, y) − I(x′, y)‖₁ + ‖I(x, y′) − I(x′,
+    the clean map's symmetric colour scale (the attacked map clipped to it; the clean column stays
+    put as ε moves). Below: D(x, x′) = ½(‖I(x, y) − I(x′, y)‖₁ + ‖I(x, y′) − I(x′,
     y′)‖₁) on the CAM and Proposition 1's bound ½(f_y(x) − f_y′(x)), which D must reach whenever
     the attack succeeds. At ε = 0 there is no attack: x′ = x and D = 0.
 
     Controls (attributes): ``model``, ``index``, ``eps`` / ``eps_text`` (0 to 0.4), ``upload`` /
     ``use_upload``. Attacks and maps are cached per (model, image, ε); ``precompute`` fills the
-    cache. In the book: ``al.widgets.show(panel, panel.eps, EPS_VALUES)`` (the static twin).
+    cache. The panel computes with ``threads`` intra-op threads (default 1, restored afterwards):
+    on one 28×28 image two threads were no faster than one on the 2-core benchmark machine
+    (p50 ≈ 100 ms a move both), and while another process kept one core busy they made a move
+    40× slower (4 s). In the book: ``al.widgets.show(panel, panel.eps, EPS_VALUES)`` (the static
+    twin).
 
     >>> panel = InterpretationDiscrepancy.from_zoo()     # the chapter's five models, bundled MNIST
     """
 
     CHAPTER = 4
 
-    def __init__(self, models, images, labels, classes=None, eps=0.3, steps=20, ig_steps=16, cache_size=256):
+    def __init__(self, models, images, labels, classes=None, eps=0.3, steps=20, ig_steps=16, threads=1,
+                 cache_size=256):
         if isinstance(models, torch.nn.Module):
             models = {"model": models}
         self.models = C.check_models(models, 8)
         self.bind_data(next(iter(self.models.values())), images, labels, classes)
-        self._init = self.check_arguments(eps=eps, steps=steps, ig_steps=ig_steps)
+        self._init = self.check_arguments(eps=eps, steps=steps, ig_steps=ig_steps, threads=threads)
         self.nets = {k: fold_batchnorm(m) for k, m in self.models.items()}   # computed with (see Panel)
         for k, net in self.nets.items():
             try:
@@ -95,7 +121,7 @@ class InterpretationDiscrepancy(UploadPanel):
 
     def ranges(self):
         return {**super().ranges(), "eps": C.eps_range(False, EPS_MAX), "steps": C.Range(1, C.MAX_STEPS, integer=True),
-                "ig_steps": C.Range(1, 256, integer=True)}
+                "ig_steps": C.Range(1, 256, integer=True), "threads": C.Range(1, 256, integer=True)}
 
     @classmethod
     def from_zoo(cls, names=None, n_images: int = 100, **kwargs):
@@ -195,6 +221,10 @@ class InterpretationDiscrepancy(UploadPanel):
     def compute(self, model, index, eps, use_upload):
         eps = self.ranges()["eps"].check(eps, "ε")
         checks.choice(model, "model", self.models)
+        with _threads(self._init["threads"]):
+            return self._compute(model, index, eps, use_upload)
+
+    def _compute(self, model, index, eps, use_upload):
         x, ident, y, source = self._image(model, index, use_upload)
         x_adv = self._adversarial(model, x, ident, y, eps)
         logits, maps = self._cam(model, x, ident, 0.0)
@@ -223,18 +253,17 @@ class InterpretationDiscrepancy(UploadPanel):
             attack = f"PGD-{self._init['steps']} at ε = {eps_label(eps, False)}: " + (
                 f"{c[y]} → {c[pred_adv]}" if success else f"failed, y′ = runner-up {c[y_adv]}")
         what = f"{source} (predicted {c[pred]})" if use_upload else f"{source}, true {c[y]}"
-        title = f"{model}: {what}; {attack}"
+        head = f"{model}: {what}"
         if eps == 0:
-            verdict = "(no attack: x′ = x, D = 0)"
+            verdict = "no attack: x′ = x, D = 0"
         elif success:
-            verdict = "holds, as Proposition 1 guarantees" if holds else "FAILS although the attack succeeded"
+            verdict = "D ≥ bound: yes, as Proposition 1 guarantees" if holds else "D ≥ bound: NO, yet the attack won"
         else:
-            verdict = f"{'holds' if holds else 'does not hold'} (not guaranteed: the attack failed)"
-        line = f"D(x, x′) = {d:.4f}    bound ½(f_y(x) − f_y′(x)) = {bound:.4f}    " + (
-            verdict if eps == 0 else f"D ≥ bound: {verdict}")
+            verdict = f"D ≥ bound: {'yes' if holds else 'no'} (not guaranteed: attack failed)"
+        line = f"D(x, x′) = {d:.4f}    bound ½(f_y(x) − f_y′(x)) = {bound:.4f}    {verdict}"
         return DiscrepancyState(source, model, eps, x[0], x_adv[0], y, y_adv, pred, pred_adv,
                                 torch.softmax(logits, 0), torch.softmax(logits_adv, 0), success, cam, ig, d, bound,
-                                holds, title, line)
+                                holds, head, attack, verdict, line)
 
     # -- drawing -------------------------------------------------------------------------
     def build_figure(self):
@@ -258,13 +287,22 @@ class InterpretationDiscrepancy(UploadPanel):
             ax.set_ylabel(name, fontsize=8)
         for ax in self.map_ax[1]:
             ax.set_title("")
-        self.suptitle = fig.suptitle(" ", fontsize=8.5, y=0.975)
-        self.line = fig.text(0.5, 0.03, " ", ha="center", fontsize=8)
-        fig.text(0.99, 0.105, "colours: each clean / attacked pair on one scale; red +, blue −", ha="right",
-                 fontsize=7, color="0.35")
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.84, bottom=0.15)
+        # text costs ~0.15 ms a character to render: what changes on an ε move is kept short, in
+        # pieces at fixed places (a piece that did not change is not drawn again)
+        self.head = fig.text(0.5, 0.975, " ", ha="center", va="top", fontsize=8.5)
+        self.attack_text = fig.text(0.5, 0.925, " ", ha="center", va="top", fontsize=8.5)
+        y = 0.03
+        fig.text(0.02, y, "D(x, x′) =", fontsize=8)
+        self.d_text = fig.text(0.105, y, " ", fontsize=8)
+        fig.text(0.215, y, "bound ½(f_y(x) − f_y′(x)) =", fontsize=8)
+        self.bound_text = fig.text(0.445, y, " ", fontsize=8)
+        self.verdict = fig.text(0.555, y, " ", fontsize=8)
+        fig.text(0.99, 0.105, "colours: each pair on the clean map's scale (beyond it: clipped); red +, blue −",
+                 ha="right", fontsize=7, color="0.35")
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.8, bottom=0.15)
         self.dynamic = [*self.digit_art, *self.map_art.flat, *[ax.title for ax in self.digit_ax],
-                        *[ax.title for ax in self.map_ax[0]], self.suptitle, self.line]
+                        *[ax.title for ax in self.map_ax[0]], self.head, self.attack_text, self.d_text, self.bound_text,
+                        self.verdict]
         return fig
 
     def draw(self, s: DiscrepancyState):
@@ -275,7 +313,7 @@ class InterpretationDiscrepancy(UploadPanel):
         self.digit_ax[1].title.set_text(f"x′: {c[s.pred_adv]} ({float(s.probs_adv[s.pred_adv]):.0%})")
         for row, maps in enumerate((s.cam, s.ig)):
             for pair in (0, 2):
-                top = float(maps[pair:pair + 2].abs().max()) or 1.0
+                top = float(maps[pair].abs().max()) or 1.0   # the clean map's scale: it stays as ε moves
                 for j in (pair, pair + 1):
                     art = self.map_art[row, j]
                     art.set_data(maps[j].numpy())
@@ -283,8 +321,11 @@ class InterpretationDiscrepancy(UploadPanel):
         cls = (f"y = {c[s.y]}", f"y = {c[s.y]}", f"y′ = {c[s.y_adv]}", f"y′ = {c[s.y_adv]}")
         for j, ax in enumerate(self.map_ax[0]):
             ax.title.set_text(f"{COLUMNS[j]}, {cls[j]}")
-        self.suptitle.set_text(s.title)
-        self.line.set_text(s.line)
+        self.head.set_text(s.head)
+        self.attack_text.set_text(s.attack)
+        self.d_text.set_text(f"{s.d:.4f}")
+        self.bound_text.set_text(f"{s.bound:.4f}")
+        self.verdict.set_text(s.verdict)
 
     def widget(self):
         import ipywidgets as W
