@@ -116,7 +116,7 @@ class InterpretationDiscrepancy(UploadPanel):
             except ValueError as err:
                 raise ValueError(f"models[{k!r}]: {err}") from None
             if logits.shape[1] != self.n_classes:
-                raise ValueError(f"models[{k!r}] outputs {logits.shape[1]} classes, the first {self.n_classes}")
+                raise ValueError(f"models[{k!r}] outputs {logits.shape[1]} classes, the first model {self.n_classes}")
         super().__init__(cache_size)
 
     def ranges(self):
