@@ -244,16 +244,41 @@ def aai_tau(model, x, y, eps: float, steps: int = 20, lam: float = 10.0, seed: i
             "random": report.bootstrap_mean(tau_rnd, seed)}
 
 
-def aai_table(models: dict, x, y, eps=(0.1, 0.2, 0.3, 0.4)) -> report.Table:
+def aai_results(models: dict, x, y, eps=(0.1, 0.2, 0.3, 0.4)) -> dict:
+    """``aai_tau`` for every model at every ε: model → {ε: result}."""
+    return {label: {e: aai_tau(model, x, y, e) for e in eps} for label, model in models.items()}
+
+
+def aai_table(results: dict) -> report.Table:
     """Table 3 at our scale: Kendall's τ (mean, bootstrap 95 % interval) under AAI and under random
-    noise of the same size, beside the paper's AAI τ, at each ε."""
+    noise of the same size, beside the paper's AAI τ, at each ε of ``results`` (``aai_results``)."""
+    eps = list(next(iter(results.values())))
     rows = []
-    for label, model in models.items():
-        res = [aai_tau(model, x, y, e) for e in eps]
+    for label, res in results.items():
         rows.append([f"{label}: paper"] + [PAPER_AAI[label][EPS.index(e) - 1] for e in eps])
-        rows.append([f"{label}: ours, AAI"] + [r["aai"] for r in res])
-        rows.append([f"{label}: ours, random ±ε"] + [r["random"] for r in res])
+        rows.append([f"{label}: ours, AAI"] + [res[e]["aai"] for e in eps])
+        rows.append([f"{label}: ours, random ±ε"] + [res[e]["random"] for e in eps])
     return report.Table(["model / Kendall τ", *(f"ε = {e:g}" for e in eps)], rows, digits=2)
+
+
+def _above(a, b) -> bool:
+    return a.low > b.high
+
+
+def aai_reading(results: dict, reference: str = "Normal") -> str:
+    """In words, computed from ``results``: at which ε each model's map keeps more of its ranking
+    under AAI than the normal model's (bootstrap intervals apart), and where AAI moves it more than
+    noise of the same size does."""
+    parts = []
+    for label, res in results.items():
+        if label == reference:
+            continue
+        better = [f"{e:g}" for e in res if _above(res[e]["aai"], results[reference][e]["aai"])]
+        beyond_noise = [f"{e:g}" for e in res if _above(res[e]["random"], res[e]["aai"])]
+        parts.append(f"{label}: above {reference} at ε = {', '.join(better) or 'none'}; "
+                     f"AAI beats noise at ε = {', '.join(beyond_noise) or 'none'}")
+    return ("Under AAI, τ of each robust model compared with the normal model's (intervals apart), and "
+            "where the attack moves the map more than random noise of its size: " + "; ".join(parts) + ".")
 
 
 def step_cost(x, y, objectives=("ce", "pgd_at", "trades", "int", "int2", "int2_adv"), repeats: int = 2) -> report.Table:
