@@ -43,3 +43,15 @@ def test_strong_eval_measures_and_records(tmp_path, monkeypatch):
     e2["recipe"]["robust_eval"] = dict(e2["recipe"]["robust_eval"], n=12, steps=10)
     (tmp_path / "m2.json").write_text(json.dumps({"mnist_cnn": e2}))
     assert strong.strong_eval("mnist_cnn", device="cpu")["worst"] == 0
+
+
+def test_chapters_read_the_worst_case_and_name_the_models_with_a_gap(monkeypatch):
+    from advlab.studies import common
+    rec = al.zoo.manifest()["mnist_cnn_at"]["evaluations"]["strong"]
+    assert common.manifest_worst("mnist_cnn_at").k == rec["worst"]
+    entries = {"a": {"robust": 0.50, "worst": 0.40}, "b": {"robust": 0.50, "worst": 0.49}, "c": {"robust": 0.0, "worst": 0.0}}
+    monkeypatch.setattr(common, "manifest_rates", lambda n: (None, al.report.rate(int(1000 * entries[n]["robust"]), 1000)))
+    monkeypatch.setattr(common, "manifest_worst", lambda n: al.report.rate(int(1000 * entries[n]["worst"]), 1000))
+    text = common.strong_reading(["a", "b", "c"])
+    assert "`a` (50.0 → 40.0 %)" in text and "lose more than 3 points" in text
+    assert "Within 3 points of their PGD figure: `b` (50.0 → 49.0 %)" in text and "`c`" not in text

@@ -142,13 +142,51 @@ def manifest_rates(name: str) -> tuple:
 
 
 
+def manifest_worst(name: str):
+    """The worst case per image of the robust_eval PGD, APGD-CE and APGD-T DLR on the same images
+    (the manifest's ``evaluations``: ``strong``, or chapter 4's ``table1`` at the recipe's ε), as a
+    Rate; None when it was not measured (chapters 1–4)."""
+    e = zoo.entry(name)
+    ev = e.get("evaluations", {})
+    if "strong" in ev:
+        return report.rate(ev["strong"]["worst"], ev["strong"]["n"])
+    if "table1" in ev:
+        eps = e["recipe"]["robust_eval"]["eps"]
+        row = next((r for r in ev["table1"]["rows"] if abs(r["eps"] - eps) < 1e-9), None)
+        return None if row is None else report.rate(row.get("worst", row["pgd200"]), ev["table1"]["n"])
+    return None
+
+
 def zoo_table(names, digits: int = 2) -> report.Table:
-    """The models of a chapter with their recipe and the manifest's accuracies with intervals
-    (chapters 2 and 3)."""
-    table = report.Table(["model", "training", "epochs", "clean % (full test set)", "robust %", "train min"],
-                         digits=digits)
+    """The models of a chapter with their recipe and the manifest's accuracies with intervals:
+    clean, under the recipe's PGD, and under the worst of that PGD, APGD-CE and APGD-T DLR
+    (chapters 1–3)."""
+    table = report.Table(["model", "training", "epochs", "clean % (full test set)", "robust %: PGD",
+                          "robust %: worst of 3", "train min"], digits=digits)
     for n in names:
         e = zoo.entry(n)
+        worst = manifest_worst(n)
         table.add(f"`{n}`", zoo.training_description(e["recipe"]), e["recipe"]["epochs"], *manifest_rates(n),
-                  f"{e['train_seconds'] / 60:.0f}")
+                  "–" if worst is None else worst, f"{e['train_seconds'] / 60:.0f}")
     return table
+
+
+def strong_reading(names, limit: float = 0.03) -> str:
+    """Which models lose more than ``limit`` (3 points) under the stronger attacks than under the
+    recipe's PGD, in words, computed from the manifest (chapters 1 and 3)."""
+    weak, fine = [], []
+    for n in names:
+        worst = manifest_worst(n)
+        robust = manifest_rates(n)[1]
+        if worst is None or robust.value == 0:
+            continue
+        gap = robust.value - worst.value
+        (weak if gap > limit else fine).append(f"`{n}` ({100 * robust.value:.1f} → {100 * worst.value:.1f} %)")
+    text = ""
+    if weak:
+        text += ("Under the stronger attacks (APGD-CE and targeted APGD-DLR, the core of AutoAttack) "
+                 f"{', '.join(weak)} lose more than {100 * limit:.0f} points: for them the PGD figure is a weak "
+                 "yardstick and overstates their robustness; read the worst-case column as their robust accuracy.")
+    if fine:
+        text += f" Within {100 * limit:.0f} points of their PGD figure: {', '.join(fine)}."
+    return text.strip() or "No model here has a robust accuracy above zero to confirm."
