@@ -156,3 +156,126 @@ def test_check_bound_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch, capsy
     assert "✓" in out and "forget the ½" in out and "true class minus" in out and "not the softmax" in out
     assert "Not implemented" in out
     assert al.exercises.ch04.check_bound is al.exercises.check_bound
+
+
+def _gradcam_weights(model, x, target, score=lambda z, t: z.gather(1, t[:, None]).sum(), reduce="mean"):
+    """Grad-CAM's channel weights written as a student would: features, head, autograd."""
+    import torch
+    A = model.features(model.normalize(x))
+    logits = model.fc(torch.flatten(model.gap(A), 1))
+    (dA,) = torch.autograd.grad(score(logits, target), A)
+    return dA.mean(dim=(2, 3)) if reduce == "mean" else dA.sum(dim=(2, 3))
+
+
+def test_check_gradcam_weights_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch, capsys):
+    x, y = tiny_batch
+    check = al.exercises.check_gradcam_weights
+    assert check(_gradcam_weights, tiny_gap, x, y)
+    assert not check(lambda *a: _gradcam_weights(*a, reduce="sum"), tiny_gap, x, y)
+    assert not check(lambda *a: _gradcam_weights(*a, score=lambda z, t: F.cross_entropy(z, t, reduction="sum")),
+                     tiny_gap, x, y)
+    assert not check(lambda *a: -_gradcam_weights(*a), tiny_gap, x, y)
+    assert not check(lambda *a: _gradcam_weights(*a).mean(0), tiny_gap, x, y)
+    assert not check(lambda *a: None, tiny_gap, x, y)
+    out = capsys.readouterr().out
+    assert "✓" in out and "not the sum" in out and "not the loss" in out and "Check the sign" in out
+    assert "one row per image" in out and "Not implemented" in out
+    assert al.exercises.ch02.check_gradcam_weights is check
+
+
+def test_check_topk_iou_accepts_right_and_rejects_wrong(capsys):
+    import torch
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.rand(5, 16, 16, generator=g), torch.rand(5, 16, 16, generator=g)
+    b = 0.6 * a + 0.4 * b    # related maps: the IoU is neither 0 nor 1
+
+    def masks(a, b, k, largest=True):
+        return [torch.zeros(m.flatten(1).shape, dtype=torch.bool).scatter_(
+            1, m.flatten(1).topk(k, 1, largest=largest).indices, True) for m in (a, b)]
+
+    def right(a, b, k):
+        ma, mb = masks(a, b, k)
+        return (ma & mb).sum(1) / (ma | mb).sum(1)
+
+    def over_k(a, b, k):
+        ma, mb = masks(a, b, k)
+        return (ma & mb).sum(1) / k
+
+    def smallest(a, b, k):
+        ma, mb = masks(a, b, k, largest=False)
+        return (ma & mb).sum(1) / (ma | mb).sum(1)
+
+    check = al.exercises.check_topk_iou
+    assert check(right, a, b, 25)
+    assert 0 < al.metrics.topk_iou(a, b, 25).mean() < 1
+    assert not check(over_k, a, b, 25)
+    assert not check(smallest, a, b, 25)
+    assert not check(lambda *x: right(*x).mean(), a, b, 25)
+    assert not check(lambda *x: None, a, b, 25)
+    out = capsys.readouterr().out
+    assert "✓" in out and "not by k" in out and "*largest*" in out and "not their mean" in out
+    assert "Not implemented" in out
+    assert al.exercises.ch02.check_topk_iou is check
+
+
+def test_check_saturation_accepts_right_and_rejects_wrong(tiny_batch, capsys):
+    x, _ = tiny_batch
+
+    def sat(x, p, exponent=lambda p: 2 / p, back=True, center=True):
+        v = 2 * x - 1 if center else x
+        s = v.sign() * v.abs() ** exponent(p)
+        return (s + 1) / 2 if back else s
+
+    check = al.exercises.check_saturation
+    assert check(sat, x, 8)
+    assert not check(lambda x, p: sat(x, p, back=False), x, 8)
+    assert not check(lambda x, p: sat(x, p, exponent=lambda p: p / 2), x, 8)
+    assert not check(lambda x, p: sat(x, p, center=False, back=False), x, 8)
+    assert not check(lambda x, p: ((2 * x - 1).abs() ** (2 / p) + 1) / 2, x, 8)
+    assert not check(lambda x, p: None, x, 8)
+    assert not check(lambda x, p: x[0], x, 8)
+    out = capsys.readouterr().out
+    assert "✓" in out and "back to [0, 1]" in out and "not p/2" in out and "v = 2x − 1" in out
+    assert "Keep the sign" in out and "Not implemented" in out and "of the input's shape" in out
+    assert al.exercises.ch03.check_saturation is check
+
+
+def _shuffle(x, k, seed, same_for_all=False):
+    """Patch shuffling written as a student would, with its own draw (not the package's)."""
+    import torch
+    n, c, h, w = x.shape
+    p = x.reshape(n, c, k, h // k, k, w // k).permute(0, 2, 4, 1, 3, 5).reshape(n, k * k, c, h // k, w // k)
+    gen = torch.Generator().manual_seed(seed + 100)
+    orders = [torch.randperm(k * k, generator=gen) for _ in range(n)]
+    p = torch.stack([p[i, orders[0] if same_for_all else orders[i]] for i in range(n)])
+    return p.reshape(n, k, k, c, h // k, w // k).permute(0, 3, 1, 4, 2, 5).reshape(n, c, h, w)
+
+
+def test_check_patch_shuffle_accepts_right_and_rejects_wrong(tiny_batch, capsys):
+    import torch
+    x, _ = tiny_batch
+    check = al.exercises.check_patch_shuffle
+    assert check(_shuffle, x, 4)
+    assert check(al.transforms.patch_shuffle, x, 4, seed=1)
+    assert check(lambda x, k, seed: _shuffle(x, k, seed, same_for_all=True), x, 4)
+
+    def plain_reshape(x, k, seed):      # cuts the image without the permute: patches lose their shape
+        n, c, h, w = x.shape
+        p = x.reshape(n, c, k * k, -1)
+        return p[:, :, torch.randperm(k * k, generator=torch.Generator().manual_seed(seed))].reshape(x.shape)
+
+    def across_images(x, k, seed):
+        y = _shuffle(x, k, seed)
+        return torch.cat([y[:, :, :8], y.roll(1, 0)[:, :, 8:]], 2)
+
+    assert not check(plain_reshape, x, 4)
+    assert not check(lambda x, k, seed: _shuffle(x, x.shape[2] // k, seed), x, 2)   # tiles of k×k pixels
+    assert not check(across_images, x, 4)
+    assert not check(lambda x, k, seed: x.clone(), x, 4)
+    assert not check(lambda x, k, seed: _shuffle(x, k, int(torch.randint(1000, ()))), x, 4)
+    assert not check(lambda x, k, seed: None, x, 4)
+    out = capsys.readouterr().out
+    assert "✓" in out and "patch's pixels stay together" in out and "not tiles of 2×2 pixels" in out
+    assert "travel between images" in out and "nothing moved" in out and "same seed" in out
+    assert "Not implemented" in out and "same draw as al.transforms.patch_shuffle" in out
+    assert al.exercises.ch03.check_patch_shuffle is check
