@@ -174,7 +174,8 @@ def zoo_table(names, digits: int = 2) -> report.Table:
 def strong_reading(names, limit: float = 0.03) -> str:
     """Which models lose more than ``limit`` (3 points) under the stronger attacks than under the
     recipe's PGD, in words, computed from the manifest (chapters 1 and 3)."""
-    weak, fine = [], []
+    weak: list[str] = []
+    fine: list[str] = []
     for n in names:
         worst = manifest_worst(n)
         robust = manifest_rates(n)[1]
