@@ -81,7 +81,7 @@ class InterpretationDiscrepancy(UploadPanel):
     (``steps`` steps of 2.5·ε/steps, one seeded random start) toward any wrong class. For the
     true class y and the adversarial class y′ (when the attack fails: the runner-up class of the
     attacked image, said in the title) the panel shows the CAM (completeness-scaled,
-    :func:`advlab.interpret.discrepancy.class_maps`, upsampled to the image) and Integrated
+    ``advlab.interpret.discrepancy.class_maps``, upsampled to the image) and Integrated
     Gradients (signed, ``ig_steps`` steps, black baseline), clean beside attacked, each pair on
     the clean map's symmetric colour scale (the attacked map clipped to it; the clean column stays
     put as ε moves). Below: D(x, x′) = ½(‖I(x, y) − I(x′, y)‖₁ + ‖I(x, y′) − I(x′,
