@@ -69,8 +69,9 @@ def _same_patches(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 def check_patch_shuffle(fn, x: torch.Tensor, k: int, seed: int = 0) -> bool:
     """Check ``fn(x, k, seed) -> images``: every image cut into a k×k grid of (H/k)×(W/k) patches
-    and the patches permuted. Any permutation passes, not only ``advlab.transforms.patch_shuffle``'s, if every image keeps exactly its own patches (unchanged), some patches
-    move, and the same seed gives the same images. Prints what is wrong (or that it is not
+    and the patches permuted. Any permutation passes, not only ``advlab.transforms.patch_shuffle``'s,
+    if every image keeps exactly its own patches (unchanged), some patches move, and the same seed
+    gives the same images. Prints what is wrong (or that it is not
     written yet) and returns True only on a match."""
     n, c, h, w = x.shape
     if h % k or w % k:
