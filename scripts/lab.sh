@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/jupyter lab notebooks/ "$@"
+# As root (containers, classroom VMs) JupyterLab refuses to start unless told it may.
+root=()
+[ "$(id -u)" = 0 ] && root=(--allow-root)
+exec .venv/bin/jupyter lab notebooks/ "${root[@]}" "$@"

@@ -24,3 +24,14 @@ if [ "${ADVLAB_NO_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; 
     echo "setup: chromium not found; install it (apt-get install chromium) or set ADVLAB_NO_BROWSER=1 to deselect the browser test" >&2
   fi
 fi
+# Notebooks are stored without outputs: in a git checkout, a clean filter strips outputs and execution
+# counts when a notebook is staged (running a chapter in JupyterLab then leaves `git diff` empty).
+# Cell tags (hide-input) and the kernel's metadata are kept; execution timings go. ADVLAB_NO_GIT_FILTER=1 leaves git's config alone.
+if [ "${ADVLAB_NO_GIT_FILTER:-0}" != 1 ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git config filter.advlab-nbstrip.clean ".venv/bin/jupyter nbconvert --to=notebook --stdin --stdout --log-level=ERROR \
+--ClearOutputPreprocessor.enabled=True --ClearMetadataPreprocessor.enabled=True \
+--ClearMetadataPreprocessor.preserve_cell_metadata_mask=tags \
+--ClearMetadataPreprocessor.preserve_nb_metadata_mask=kernelspec \
+--ClearMetadataPreprocessor.preserve_nb_metadata_mask=language_info"
+  git config filter.advlab-nbstrip.smudge cat
+fi
