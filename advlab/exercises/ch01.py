@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from .. import attacks
+from ._common import NOT_YET
 
 
 def check_fgsm(fn, model, x, y, eps: float) -> bool:
@@ -13,7 +14,7 @@ def check_fgsm(fn, model, x, y, eps: float) -> bool:
     """
     got = fn(model, x, y, eps)
     if got is None:
-        print("Not implemented yet: fill in the function above, then run this cell again.")
+        print(NOT_YET)
         return False
     expected = attacks.FGSM(model, eps=eps)(x, y)
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:

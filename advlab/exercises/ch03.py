@@ -8,17 +8,12 @@ from __future__ import annotations
 import torch
 
 from .. import transforms
-
-_NOT_YET = "Not implemented yet: fill in the function above, then run this cell again."
-
-
-def _close(got, expected) -> bool:
-    return got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+from ._common import NOT_YET, close
 
 
 def _tensor(raw, shape) -> torch.Tensor | None:
     if raw is None:
-        print(_NOT_YET)
+        print(NOT_YET)
         return None
     if not isinstance(raw, torch.Tensor) or raw.shape != shape:
         print(f"✗ expected images of the input's shape {tuple(shape)}, got "
@@ -35,16 +30,16 @@ def check_saturation(fn, x: torch.Tensor, p: float) -> bool:
     if got is None:
         return False
     expected = transforms.saturate(x, p)
-    if not _close(got, expected):
+    if not close(got, expected):
         v = 2 * x - 1
         s = torch.sign(v) * v.abs().pow(2.0 / p)
-        hint = (" Map the result back to [0, 1]: (s + 1) / 2." if _close(got, s) else
+        hint = (" Map the result back to [0, 1]: (s + 1) / 2." if close(got, s) else
                 " The exponent is 2/p (p = 2 is the identity, large p nearly binary), not p/2."
-                if _close(got, (torch.sign(v) * v.abs().pow(p / 2.0) + 1) / 2) else
+                if close(got, (torch.sign(v) * v.abs().pow(p / 2.0) + 1) / 2) else
                 " Keep the sign of v: sign(v)·|v|^(2/p), so dark pixels go to 0 and bright ones to 1."
-                if _close(got, (v.abs().pow(2.0 / p) + 1) / 2) or _close(got, v.abs().pow(2.0 / p)) else
+                if close(got, (v.abs().pow(2.0 / p) + 1) / 2) or close(got, v.abs().pow(2.0 / p)) else
                 " First map the pixels to v = 2x − 1 ∈ [−1, 1]: saturation pushes away from grey 0.5."
-                if _close(got, x.pow(2.0 / p)) or _close(got, torch.sign(x) * x.abs().pow(2.0 / p)) else
+                if close(got, x.pow(2.0 / p)) or close(got, torch.sign(x) * x.abs().pow(2.0 / p)) else
                 " Compute v = 2x − 1, then sign(v)·|v|^(2/p), then map back with (· + 1) / 2.")
         diff = (got - expected).abs().max().item()
         print(f"✗ differs from al.transforms.saturate(x, {p:g}) by up to {diff:.4g}.{hint}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-_NOT_YET = "Not implemented yet: fill in the function above, then run this cell again."
+from ._common import NOT_YET, close
 
 
 def _d():
@@ -14,14 +14,11 @@ def _d():
     return discrepancy
 
 
-def _close(got, expected) -> bool:
-    return got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
-
 
 def _as_tensor(got, expected, what: str):
     """``got`` detached, or None after printing what is wrong with its type or shape."""
     if got is None:
-        print(_NOT_YET)
+        print(NOT_YET)
         return None
     if not isinstance(got, torch.Tensor):
         print(f"✗ expected {what}, a tensor of shape {tuple(expected.shape)}, got {type(got).__name__}")
@@ -45,12 +42,12 @@ def check_cam_completeness(fn, model, x: torch.Tensor) -> bool:
         if isinstance(raw, torch.Tensor) and raw.dim() == 3:
             print("  One map per class: weigh the features with every row of fc.weight (C×K), not one class's.")
         return False
-    if not _close(got, expected):
+    if not close(got, expected):
         u = expected.shape[2] * expected.shape[3]
         hint = (" Divide by the number of positions h·w (Eq. 1): then each map sums to f_c − b_c."
-                if _close(got, expected * u) else
+                if close(got, expected * u) else
                 " Keep the signed map: no ReLU, negative evidence counts for completeness."
-                if _close(got, expected.clamp(min=0)) or _close(got, (expected * u).clamp(min=0)) else
+                if close(got, expected.clamp(min=0)) or close(got, (expected * u).clamp(min=0)) else
                 " Weigh the output of model.features (before pooling) with fc.weight.")
         err = (got.sum((2, 3)) - (logits - model.fc.bias)).abs().max().item()
         print(f"✗ your maps sum to the logits minus the biases only up to {err:.4g}.{hint}")
@@ -78,16 +75,16 @@ def check_discrepancy(fn, model, x: torch.Tensor, x_adv: torch.Tensor) -> bool:
     got = _as_tensor(fn(model, x, x_adv), expected, "one discrepancy per image")
     if got is None:
         return False
-    if not _close(got, expected):
+    if not close(got, expected):
         true = D.l1_distance(D.select(maps, y), D.select(maps_adv, y))
         adv = D.l1_distance(D.select(maps, y_adv), D.select(maps_adv, y_adv))
         u = maps.shape[2] * maps.shape[3]
-        hint = (" Did you forget the ½ in front of the sum?" if _close(got, 2 * expected) else
+        hint = (" Did you forget the ½ in front of the sum?" if close(got, 2 * expected) else
                 " Use the true class y and the adversarial class y′ = the prediction at x′, not only y."
-                if _close(got, true) or _close(got, 0.5 * true) or _close(got, true + 0.5 * adv) else
+                if close(got, true) or close(got, 0.5 * true) or close(got, true + 0.5 * adv) else
                 " Use only the adversarial class y′ and the true class y."
-                if _close(got, adv) or _close(got, 0.5 * adv) else
-                " Divide the CAM by the number of positions h·w (Eq. 1)." if _close(got, u * expected) else
+                if close(got, adv) or close(got, 0.5 * adv) else
+                " Divide the CAM by the number of positions h·w (Eq. 1)." if close(got, u * expected) else
                 " Sum the absolute differences |I(x, c) − I(x′, c)| over the positions (the ℓ₁ norm).")
         diff = (got - expected).abs().max().item()
         print(f"✗ differs from D₂,ℓ₁ by up to {diff:.4g} (on {int((y_adv != y).sum())} of {len(x)} images "
@@ -109,14 +106,14 @@ def check_bound(fn, model, x: torch.Tensor, y: torch.Tensor, y_adv: torch.Tensor
     got = _as_tensor(fn(model, x, y, y_adv), expected, "one bound per image")
     if got is None:
         return False
-    if not _close(got, expected):
+    if not close(got, expected):
         p = torch.softmax(logits, 1)
         prob = 0.5 * (D.select(p, y) - D.select(p, y_adv))
-        hint = (" Did you forget the ½? D averages two ℓ₁ norms." if _close(got, 2 * expected) else
-                " The margin is f_y(x) − f_y′(x): true class minus adversarial class." if _close(got, -expected)
-                or _close(got, -2 * expected) else
+        hint = (" Did you forget the ½? D averages two ℓ₁ norms." if close(got, 2 * expected) else
+                " The margin is f_y(x) − f_y′(x): true class minus adversarial class." if close(got, -expected)
+                or close(got, -2 * expected) else
                 " Use the logits f(x), not the softmax probabilities."
-                if _close(got, prob) or _close(got, 2 * prob) else
+                if close(got, prob) or close(got, 2 * prob) else
                 " Read f_y and f_y′ at the clean image x, one pair per image.")
         diff = (got - expected).abs().max().item()
         print(f"✗ differs from ½(f_y(x) − f_y′(x)) by up to {diff:.4g}.{hint}")

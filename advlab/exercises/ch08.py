@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._common import NOT_YET
+
 
 def _reference_means(model, layer: str, x: torch.Tensor) -> torch.Tensor:
     """The channel profile the pathway graph uses: ``Pathway.activation[...][layer]``."""
@@ -21,7 +23,7 @@ def check_channel_means(fn, model, layer: str, x: torch.Tensor) -> bool:
     Prints what is wrong (or that it is not written yet) and returns True only on a match."""
     got = fn(model, layer, x)
     if got is None:
-        print("Not implemented yet: fill in the function above, then run this cell again.")
+        print(NOT_YET)
         return False
     expected = _reference_means(model, layer, x)
     if not isinstance(got, torch.Tensor):
@@ -60,7 +62,7 @@ def check_closer_layer(fn, pathway) -> bool:
     first layer where cos(adversarial, target) > cos(adversarial, benign) on ``pathway.activation``."""
     got = fn(pathway)
     if got is Ellipsis:
-        print("Not implemented yet: fill in the function above, then run this cell again.")
+        print(NOT_YET)
         return False
     expected = closer_layer(pathway)
     if got == expected:
