@@ -13,6 +13,7 @@ from .iterative import IterativeAttack
 from .mim import MIM
 from .objectives import OBJECTIVES
 from .pgd import PGD
+from .region import REGIONS, RegionPGD
 from .threat import L2, THREATS, Linf
 
 REGISTRY = {cls.name: cls for cls in (FGSM, BIM, MIM, PGD)}
@@ -33,5 +34,5 @@ def steps_for(name: str, steps) -> dict:
     return {"steps": steps} if REGISTRY[name].iterative else {}
 
 
-__all__ = ["BIM", "FGSM", "L2", "MIM", "OBJECTIVES", "PGD", "REGISTRY", "THREATS", "Attack",
+__all__ = ["BIM", "FGSM", "L2", "MIM", "OBJECTIVES", "PGD", "REGIONS", "REGISTRY", "RegionPGD", "THREATS", "Attack",
            "IterativeAttack", "Linf", "make", "objectives", "parse_eps", "steps_for"]

@@ -8,6 +8,8 @@ Layer and channel scopes (chapters 6 and 8) have their own registry, ``LAYER_REG
 (``advlab.interpret.layers``): ``make_layer(name, model, layer=...)(x, target) -> N×K``.
 Chapter 8's attack pathways (``advlab.interpret.pathways``, after Bluff): ``pathways(model, benign,
 target, adversarial) -> Pathway`` and the drill-down on one channel.
+Chapter 6's promotion and suppression (``advlab.interpret.promotion``, after Xu et al.):
+``promotion_suppression(model, x, x_adv, y, target) -> PSE``, per image and per channel.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
@@ -28,6 +30,8 @@ from .layers import (
 from .own import AttentionMap, PrototypeMap
 from .pathways import Pathway, channel_response, pathway_layers, pathways, top_patches, visualize_channel
 from .predicted import predict_and_map, top_prototypes
+from .promotion import PSE, promotion_suppression, pse_type
+from .promotion import TYPES as PSE_TYPES
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
                                       GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap)}
@@ -45,4 +49,5 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
+           "PSE", "PSE_TYPES", "promotion_suppression", "pse_type",
            "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel"]

@@ -17,6 +17,7 @@ from ..core import checks
 from .cnn import GapCNN, MadryCNN, SmallGapCNN
 from .fold import fold_batchnorm
 from .layers import POOLS, Normalize
+from .masking import mask_units
 from .protopnet import ProtoPNet
 from .resnet import AttentionPoolNet, BasicBlock, ResNet, TrunkNet, resnet_trunk
 
@@ -30,6 +31,7 @@ def build(arch: str, **kwargs) -> nn.Module:
     return ARCHITECTURES[arch](**kwargs)
 
 
-__all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "POOLS", "Normalize", "MadryCNN", "GapCNN", "SmallGapCNN",
+__all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "mask_units",
+           "POOLS", "Normalize", "MadryCNN", "GapCNN", "SmallGapCNN",
            "ResNet",
            "TrunkNet", "BasicBlock", "resnet_trunk", "AttentionPoolNet", "ProtoPNet"]

@@ -6,7 +6,7 @@ ours beside the paper (chapters 1–3).
 >>> print(al.report.rate(408, 500))
 81.6 [78.0, 84.8]
 """
-from .bootstrap import Mean, bootstrap_mean, sign_verdict
+from .bootstrap import Mean, bootstrap_mean, correlation, correlation_difference, sign_verdict
 from .intervals import (
                         CONFIDENCE,
                         Paired,
@@ -32,6 +32,8 @@ __all__ = [
                         "Table",
                         "bootstrap_mean",
                         "cell",
+                        "correlation",
+                        "correlation_difference",
                         "every",
                         "from_accuracy",
                         "from_outcomes",

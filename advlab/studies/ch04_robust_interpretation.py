@@ -20,6 +20,7 @@ from ..core import checks
 from ..interpret import discrepancy as D
 from ..zoo import store
 from ..zoo.training import hardware
+from . import common
 
 EPS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.35, 0.4)
 TRAIN_EPS = 0.3
@@ -110,12 +111,8 @@ CLAIM_TOLERANCE = 0.05  # "holds beyond ε": a gap over 5 points; an interval in
 def sample(per_class: int = PER_CLASS, seed: int = SEED):
     """A seeded, class-stratified random sample of the bundled MNIST test images (``per_class`` of
     each digit): ``(x, y)``."""
-    ds = data.subset("mnist")
     per_class = checks.number(per_class, "per_class", 1, 50, integer=True)
-    g = torch.Generator().manual_seed(checks.seed(seed))
-    idx = torch.cat([(ds.y == c).nonzero().flatten()[torch.randperm(int((ds.y == c).sum()), generator=g)[:per_class]]
-                     for c in range(10)])
-    return ds.x[idx], ds.y[idx]
+    return common.stratified_sample("mnist", per_class, seed)
 
 
 def load_models() -> dict:

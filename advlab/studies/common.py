@@ -6,8 +6,33 @@ import re
 
 import torch
 
-from .. import attacks, interpret, metrics, report, transforms, zoo
+from .. import attacks, data, interpret, metrics, report, transforms, zoo
 from ..core import checks
+
+
+def stratified_indices(labels: torch.Tensor, per_class: int, seed: int = 0, classes: int | None = None) -> torch.Tensor:
+    """Indices of a seeded, class-stratified random sample: ``per_class`` of each class, class by
+    class (chapters 4 and 6). Each class's images are permuted with one generator, so a larger
+    ``per_class`` extends a smaller sample (its first ``per_class`` of each class are the same)."""
+    labels = torch.as_tensor(labels)
+    classes = int(labels.max()) + 1 if classes is None else classes
+    smallest = min(int((labels == c).sum()) for c in range(classes))
+    per_class = checks.number(per_class, "per_class", 1, smallest, integer=True)
+    g = torch.Generator().manual_seed(checks.seed(seed))
+    picks = []
+    for c in range(classes):
+        members = (labels == c).nonzero().flatten()
+        picks.append(members[torch.randperm(len(members), generator=g)[:per_class]])
+    return torch.cat(picks)
+
+
+def stratified_sample(name: str, per_class: int, seed: int = 0):
+    """A seeded, class-stratified random sample ``(x, y)`` of the bundled test images of dataset
+    ``name`` (``advlab.data.subset``: the first 1,000 of the test set): ``per_class`` of each class
+    (chapters 4 and 6)."""
+    ds = data.subset(name)
+    idx = stratified_indices(ds.y, per_class, seed)
+    return ds.x[idx], ds.y[idx]
 
 
 def rates(outcomes):
