@@ -8,12 +8,17 @@ Layer and channel scopes (chapters 6 and 8) have their own registry, ``LAYER_REG
 (``advlab.interpret.layers``): ``make_layer(name, model, layer=...)(x, target) -> N×K``.
 Chapter 8's attack pathways (``advlab.interpret.pathways``, after Bluff): ``pathways(model, benign,
 target, adversarial) -> Pathway`` and the drill-down on one channel.
+Chapter 6's network dissection (``advlab.interpret.dissection``, after Bau et al. 2017):
+``concept_set(n, seed) -> ConceptSet`` (images with per-pixel concept masks),
+``dissect(model, layer, probe) -> Dissection`` (unit × concept IoU, interpretable units) and
+``unit_sensitivity(model, layer, x, x_adv)`` (how far each unit moves under an attack).
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
 from ..core.probe import resolve_layer
 from .base import Interpreter
 from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM
+from .dissection import ConceptSet, Dissection, concept_set, dissect, unit_sensitivity
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
 from .layers import (
     LAYER_REGISTRY,
@@ -45,4 +50,5 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
-           "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel"]
+           "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel",
+           "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity"]
