@@ -10,12 +10,17 @@ Chapter 8's attack pathways (``advlab.interpret.pathways``, after Bluff): ``path
 target, adversarial) -> Pathway`` and the drill-down on one channel.
 Chapter 6's promotion and suppression (``advlab.interpret.promotion``, after Xu et al.):
 ``promotion_suppression(model, x, x_adv, y, target) -> PSE``, per image and per channel.
+Chapter 6's network dissection (``advlab.interpret.dissection``, after Bau et al. 2017):
+``concept_set(n, seed) -> ConceptSet`` (images with per-pixel concept masks),
+``dissect(model, layer, probe) -> Dissection`` (unit × concept IoU, interpretable units) and
+``unit_sensitivity(model, layer, x, x_adv)`` (how far each unit moves under an attack).
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
 from ..core.probe import resolve_layer
 from .base import Interpreter
 from .cam import CAM, BaseCAM, GradCAM, GradCAMPlusPlus, RandomMap, ScoreCAM
+from .dissection import ConceptSet, Dissection, concept_set, dissect, unit_sensitivity
 from .gradients import IntegratedGradients, Saliency, SmoothGrad
 from .layers import (
     LAYER_REGISTRY,
@@ -50,4 +55,5 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
            "PSE", "PSE_TYPES", "promotion_suppression", "pse_type",
-           "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel"]
+           "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel",
+           "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity"]
