@@ -1,3 +1,4 @@
+import torch
 import torch.nn.functional as F
 
 import advlab as al
@@ -279,3 +280,49 @@ def test_check_patch_shuffle_accepts_right_and_rejects_wrong(tiny_batch, capsys)
     assert "travel between images" in out and "nothing moved" in out and "same seed" in out
     assert "Not implemented" in out and "same draw as al.transforms.patch_shuffle" in out
     assert al.exercises.ch03.check_patch_shuffle is check
+
+
+def _pse_right(model, x, x_adv, y, t):
+    with torch.no_grad():
+        z0, z1 = model(x), model(x_adv)
+    z0, z1 = z0 - z0.mean(1, keepdim=True), z1 - z1.mean(1, keepdim=True)
+    rows = torch.arange(len(x))
+    return z0[rows, y] - z1[rows, y], z1[rows, t] - z0[rows, t]
+
+
+def test_check_pse_accepts_right_and_rejects_wrong(tiny_gap, tiny_batch, capsys):
+    x, y = tiny_batch
+    t = (y + 1) % 5
+    x_adv = (x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+
+    def raw(model, x, x_adv, y, t):   # forgets to centre the logits
+        with torch.no_grad():
+            z0, z1 = model(x), model(x_adv)
+        rows = torch.arange(len(x))
+        return z0[rows, y] - z1[rows, y], z1[rows, t] - z0[rows, t]
+
+    assert al.exercises.check_pse(_pse_right, tiny_gap, x, x_adv, y, t)
+    assert not al.exercises.check_pse(raw, tiny_gap, x, x_adv, y, t)
+    assert "centred" in capsys.readouterr().out
+    flipped = lambda *a: (-_pse_right(*a)[0], _pse_right(*a)[1])   # noqa: E731
+    assert not al.exercises.check_pse(flipped, tiny_gap, x, x_adv, y, t)
+    assert not al.exercises.check_pse(lambda *a: None, tiny_gap, x, x_adv, y, t)
+    assert "Not implemented" in capsys.readouterr().out
+    assert not al.exercises.check_pse(lambda *a: _pse_right(*a)[0], tiny_gap, x, x_adv, y, t)
+
+
+def test_check_energy_share_accepts_right_and_rejects_wrong(tiny_batch, capsys):
+    x, _ = tiny_batch
+    g = torch.Generator().manual_seed(1)
+    x_adv = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    mask = (torch.rand(len(x), 1, *x.shape[-2:], generator=g) < 0.3).float()
+
+    def right(x, x_adv, mask):
+        e = ((x_adv - x) ** 2).sum(1, keepdim=True)
+        return (e * mask).flatten(1).sum(1) / e.flatten(1).sum(1)
+
+    assert al.exercises.check_energy_share(right, x, x_adv, mask)
+    assert not al.exercises.check_energy_share(lambda x, xa, m: m.flatten(1).mean(1), x, x_adv, mask)
+    assert "area" in capsys.readouterr().out
+    assert not al.exercises.check_energy_share(lambda x, xa, m: ((xa - x) ** 2 * m).flatten(1).sum(1), x, x_adv, mask)
+    assert not al.exercises.check_energy_share(lambda *a: None, x, x_adv, mask)

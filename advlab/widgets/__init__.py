@@ -4,6 +4,7 @@
 ``cls.example()``, and ``tests/test_panel_contract.py`` holds every listed panel to the same
 contract (one render per change, bad values shown and never raised, one rule for arguments).
 """
+from .activation_shift import ActivationShift, ShiftState
 from .attack_explorer import AttackExplorer, AttackState
 from .base import Panel, in_book, show
 from .discrepancy import DiscrepancyState, InterpretationDiscrepancy
@@ -13,9 +14,10 @@ from .render import Renderer
 from .texture_lab import TextureLab, TextureState
 from .upload import UploadPanel
 
-PANELS = {cls.__name__: cls for cls in (AttackExplorer, InterpretationDiscrepancy, MapComparison, Pathways,
-                                             TextureLab)}
+PANELS = {cls.__name__: cls for cls in (ActivationShift, AttackExplorer, InterpretationDiscrepancy, MapComparison,
+                                             Pathways, TextureLab)}
 
-__all__ = ["PANELS", "AttackExplorer", "AttackState", "ComparisonState", "DiscrepancyState",
+__all__ = ["PANELS", "ActivationShift", "ShiftState",
+           "AttackExplorer", "AttackState", "ComparisonState", "DiscrepancyState",
            "InterpretationDiscrepancy", "MapComparison", "Panel", "PathwayState",
            "Pathways", "Renderer", "TextureLab", "TextureState", "UploadPanel", "in_book", "show"]
