@@ -168,9 +168,9 @@ def test_fgsm_refuses_steps(steps, tiny_gap):
 
 def test_steps_for_passes_steps_only_to_iterative_attacks(tiny_gap):
     assert al.attacks.steps_for("fgsm", 10) == {}
-    assert all(al.attacks.steps_for(n, 7) == {"steps": 7} for n in ("bim", "mim", "pgd"))
-    assert [n for n, cls in al.attacks.REGISTRY.items() if cls.iterative] == ["bim", "mim", "pgd"]
-    assert all(issubclass(al.attacks.REGISTRY[n], al.attacks.IterativeAttack) for n in ("bim", "mim", "pgd"))
+    assert all(al.attacks.steps_for(n, 7) == {"steps": 7} for n in ("bim", "mim", "pgd", "group_pgd"))
+    assert [n for n, cls in al.attacks.REGISTRY.items() if cls.iterative] == ["bim", "mim", "pgd", "group_pgd"]
+    assert all(issubclass(al.attacks.REGISTRY[n], al.attacks.IterativeAttack) for n in ("bim", "mim", "pgd", "group_pgd"))
     with pytest.raises(ValueError, match="attack"):
         al.attacks.steps_for("deepfool", 3)
 
@@ -231,7 +231,8 @@ def test_default_step_never_refuses_a_valid_eps_and_steps(name, norm, tiny_gap):
     cls, cap = al.attacks.REGISTRY[name], al.attacks.THREATS[norm].max_step
     for eps, steps in itertools.product(GRID_EPS[norm], GRID_STEPS if cls.iterative else [None]):
         atk = al.attacks.make(name, tiny_gap, eps=eps, norm=norm, **({} if steps is None else {"steps": steps}))
-        rule = {"fgsm": eps, "bim": eps / (steps or 1), "mim": eps / (steps or 1), "pgd": 2.5 * eps / (steps or 1)}[name]
+        rule = {"fgsm": eps, "bim": eps / (steps or 1), "mim": eps / (steps or 1), "pgd": 2.5 * eps / (steps or 1),
+                "group_pgd": 2.5 * eps / (steps or 1)}[name]
         assert atk.alpha == min(rule, cap), (eps, steps)   # the rule itself wherever it was valid
         assert 0 <= atk.alpha <= cap
 

@@ -2,7 +2,8 @@
 
 ``Attack.__call__(x, y)`` validates the input, puts the model in eval mode with
 its parameters frozen (no weight gradients are computed: they are never used),
-runs ``perturb``, and restores the model's modes and ``requires_grad`` flags,
+runs ``run`` (random starts, restarts and chunks around ``perturb``; an attack
+without an ε-ball such as ``CW`` overrides it), and restores the model's modes and ``requires_grad`` flags,
 whatever happens. Random starts draw from a generator seeded by ``seed``, so the
 same call gives the same ``x_adv``, whatever ``batch_size`` is.
 
@@ -57,6 +58,11 @@ class Attack:
             raise ValueError(f"eps must be >= 0, got {self.eps}")
         self.threat = _threat.make(norm, self.eps)
         self.norm = norm
+        self._settings(loss, targeted, seed, batch_size)
+
+    def _settings(self, loss, targeted, seed, batch_size):
+        """Validate and set what every attack takes besides its threat model (also used by
+        attacks with no ε-ball, such as :class:`~advlab.attacks.cw.CW`)."""
         self.targeted = checks.flag(targeted, "targeted")
         self.objective, self.loss = objectives.resolve(loss, self.targeted)
         self.seed = checks.seed(seed)
@@ -84,22 +90,30 @@ class Attack:
     def __call__(self, x: torch.Tensor, y) -> torch.Tensor:
         """Return adversarial examples for images ``x`` and labels (or targets) ``y``."""
         checks.images(x, model=self.model)
-        self.threat.check(x)
+        self.check_input(x)
         with frozen_eval(self.model), torch.enable_grad():  # also inside a caller's torch.no_grad()
-            y = model_labels(self.model, y, x, "y")
-            if self.eps == 0:
-                return x.clone()
-            gen = torch.Generator(device=x.device).manual_seed(self.seed)
-            best = None
-            for _ in range(self.restarts):
-                # the whole batch's start is drawn first, so chunking cannot change it
-                start = self.threat.random_init(x, gen) if self.random_start else x
-                x_adv = torch.cat([self.perturb(x[i], y[i], start[i]) for i in chunks(len(x), self.batch_size)])
-                if self.restarts == 1:
-                    return x_adv
-                best = self._keep_best(best, x_adv, x, y)
-            assert best is not None
-            return best[0]
+            return self.run(x, model_labels(self.model, y, x, "y"))
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Refuse images the attack cannot take beyond ``checks.images`` (an L2 ε past the cube's diameter)."""
+        self.threat.check(x)
+
+    def run(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The attack on validated ``x`` and ``y``, in frozen eval mode: random starts, restarts and
+        chunks around ``perturb``."""
+        if self.eps == 0:
+            return x.clone()
+        gen = torch.Generator(device=x.device).manual_seed(self.seed)
+        best = None
+        for _ in range(self.restarts):
+            # the whole batch's start is drawn first, so chunking cannot change it
+            start = self.threat.random_init(x, gen) if self.random_start else x
+            x_adv = torch.cat([self.perturb(x[i], y[i], start[i]) for i in chunks(len(x), self.batch_size)])
+            if self.restarts == 1:
+                return x_adv
+            best = self._keep_best(best, x_adv, x, y)
+        assert best is not None
+        return best[0]
 
     # -- the maths ---------------------------------------------------------
     def perturb(self, x, y, start):
