@@ -181,7 +181,8 @@ def _static(panel, control, values):
     return {"static_frames": len(values), "static_s": time.perf_counter() - t, "static_kb": len(html.encode()) / 1024}
 
 
-SLIDER_PANELS = ("AttackExplorer", "TextureLab", "MapComparison", "Pathways", "InterpretationDiscrepancy")
+SLIDER_PANELS = ("AttackExplorer", "TextureLab", "MapComparison", "Pathways", "InterpretationDiscrepancy",
+                 "ActivationShift")
 
 
 def bench_slider(n_changes=30, panels=SLIDER_PANELS):
@@ -196,7 +197,26 @@ def bench_slider(n_changes=30, panels=SLIDER_PANELS):
         rows.append(_bench_pathways(n_changes))
     if "InterpretationDiscrepancy" in panels:
         rows.append(_bench_discrepancy(n_changes))
+    if "ActivationShift" in panels:
+        rows.append(_bench_activation_shift(n_changes))
     return rows
+
+
+def _bench_activation_shift(n_changes):
+    """ActivationShift: ε moves over 1/255 … 16/255 (never cached: a new image after each sweep,
+    picked outside the timing), the standard ResNet-8, targeted PGD-10; each move runs the attack,
+    the promotion/suppression split and both layers' activations."""
+    panel = al.widgets.ActivationShift.from_zoo(n_images=16, eps=0.0)
+    stops = [i / 255 for i in range(1, 17)]
+    changes = []
+    for i in range(n_changes):
+        if i and i % len(stops) == 0:
+            changes += [(_set(panel.eps, 0.0), False), (_set(panel.index, i // len(stops)), False)]
+        changes.append(_set(panel.eps, stops[i % len(stops)]))
+    row = {"panel": "ActivationShift (ResNet-8, targeted PGD-10, PSE split, CAM regions)"}
+    row.update(drive(panel, changes))
+    row.update(_static(panel, panel.eps, [i / 255 for i in (0, 1, 2, 4, 8, 16)]))
+    return row
 
 
 def _bench_attack_explorer(n_changes):

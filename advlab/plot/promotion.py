@@ -36,7 +36,7 @@ def pse_scatter(runs: dict, ratio: float = 2.0, ax=None, title: str = ""):
     ax.set_xlabel("suppression of the true class (centred logit)", fontsize=8)
     ax.set_ylabel("promotion of the target", fontsize=8)
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=8, loc="lower right", frameon=False, markerscale=1.5)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, markerscale=1.5)
     if title:
         ax.set_title(title, fontsize=9)
     return ax

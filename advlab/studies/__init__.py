@@ -1,11 +1,19 @@
 """The chapters' experiments, one module per chapter with the paper's numbers written once
 (``ch01_attacks``, ``ch02_maps``, ``ch03_texture``, ``ch04_robust_interpretation``,
-``ch08_pathways``), on top of the shared experiments of
+``ch06_promotion``, ``ch08_pathways``), on top of the shared experiments of
 ``common`` (re-exported here).
 
 >>> rows, table = al.studies.ch01_attacks.seminar_table(model, x, y)
 """
-from . import ch01_attacks, ch02_maps, ch03_texture, ch04_robust_interpretation, ch08_pathways, common
+from . import (
+    ch01_attacks,
+    ch02_maps,
+    ch03_texture,
+    ch04_robust_interpretation,
+    ch06_promotion,
+    ch08_pathways,
+    common,
+)
 from .common import (
                      accuracy_vs_eps,
                      attack_table,
@@ -26,6 +34,7 @@ __all__ = [
                      "ch02_maps",
                      "ch03_texture",
                      "ch04_robust_interpretation",
+                     "ch06_promotion",
                      "ch08_pathways",
                      "common",
                      "manifest_rates",

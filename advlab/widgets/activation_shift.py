@@ -18,8 +18,9 @@ from . import examples
 from .controls import eps_label
 from .upload import UploadPanel
 
-#: the ε-bounded attacks on offer (Carlini–Wagner is unbounded: the chapter's tables show it)
-ATTACKS = ("fgsm", "pgd", "group_pgd")
+#: the L∞ attacks on offer (Carlini–Wagner is unbounded and the group-sparse PGD works under L2:
+#: the chapter's tables show both)
+ATTACKS = ("fgsm", "pgd", "mim")
 EPS_VALUES = tuple(i / 255 for i in (0, 1, 2, 4, 8, 12, 16))
 BARS = 6   # units shown: the most changed, by |Δ activation|
 AREA = 0.2
@@ -49,22 +50,24 @@ class ShiftState:
     delta: torch.Tensor      # H×W |δ| summed over channels
     share: float             # share of Σδ² inside the region
     area: float              # the region's share of the pixels
-    title: str
-    line: str
+    title: str               # model, image, target and attack: unchanged as ε moves
+    outcome: str             # ε and whether the target was reached
+    line: str                # suppression and promotion
+    verdict: str             # the example's type
 
 
 class ActivationShift(UploadPanel):
     """Chapter 6: what a targeted attack does inside (after Xu et al., 2019).
 
     One image (``index``, or your own picture) is attacked toward ``target`` with ``attack``
-    (FGSM, PGD-``steps`` or group-sparse PGD) at ``eps``. Left: the clean and the attacked image,
+    (FGSM, PGD-``steps`` or MIM-``steps``) at ``eps``. Left: the clean and the attacked image,
     and |δ| with the CAM regions of the true and the target class outlined (the top 20 % of each
     class's CAM on the clean image) and the share of the perturbation's energy inside them. Right:
     the units of the last layer the attack changed most (bars of Δ mean activation: promoted up,
     suppressed down, labelled with their dissection concept when ``concepts`` is given), and the
     activation maps of the most promoted and the most suppressed unit, clean beside attacked.
-    The title gives the suppression of the true class, the promotion of the target (centred
-    logits, ``advlab.interpret.promotion``) and the example's type.
+    Below: the suppression of the true class, the promotion of the target (centred logits,
+    ``advlab.interpret.promotion``) and the example's type.
 
     Controls (attributes): ``model``, ``index``, ``target``, ``attack``, ``eps`` / ``eps_text``,
     ``upload`` / ``use_upload``. ``concepts``: model name → one label per unit (e.g. from
@@ -166,8 +169,7 @@ class ActivationShift(UploadPanel):
 
     def _attack(self, name, model, eps):
         steps = {} if name == "fgsm" else {"steps": self._init["steps"], "seed": 0}
-        cls = {"fgsm": attacks.FGSM, "pgd": attacks.PGD, "group_pgd": attacks.GroupPGD}[name]
-        return cls(self.nets[model], eps=eps, targeted=True, batch_size=None, **steps)
+        return attacks.make(name, self.nets[model], eps=eps, targeted=True, batch_size=None, **steps)
 
     def compute(self, model, index, target, attack, eps, use_upload):
         eps = self.ranges()["eps"].check(eps, "ε")
@@ -181,7 +183,7 @@ class ActivationShift(UploadPanel):
         x_adv = x if eps == 0 or same else self._cached(
             (*ident, model, attack, t, round(eps, 6)),
             lambda: self._attack(attack, model, eps)(x, torch.tensor([t])).detach())
-        pse = interpret.promotion_suppression(net, x, x_adv, [y], [t])
+        pse = interpret.promotion_suppression(net, x, x_adv, torch.tensor([y]), torch.tensor([t]))
         region = self._cached((*ident, model, "region", t), lambda: attacks.RegionPGD(
             net, eps=max(eps, 1 / 255), targeted=True, area=AREA).masks(x, torch.tensor([t]))[0, 0] > 0)
         with torch.no_grad():
@@ -200,17 +202,19 @@ class ActivationShift(UploadPanel):
         e = ((x_adv - x)[0] ** 2).sum(0)
         share = float((e * region).sum() / e.sum()) if float(e.sum()) > 0 else float("nan")
         c = self.classes
+        # text costs ~0.15 ms a character to render: what changes as ε moves is kept short and
+        # apart from what does not (a piece that did not change is not drawn again)
+        title = f"{model}: {source}, true {c[y]}; {attack} toward {c[t]}"
         outcome = ("no attack (ε = 0)" if eps == 0 else
-                   f"the target is the true class {c[t]}: pick another target" if same else
-                   f"{attack} ε = {eps_label(eps, x.shape[1] == 3)} toward {c[t]}: "
-                   + ("reached" if pred_adv == t else f"not reached (now {c[pred_adv]})"))
-        title = f"{model}: {source}, true {c[y]}; {outcome}"
-        line = (f"suppression of {c[y]} {float(pse.suppression[0]):+.2f}, promotion of {c[t]} "
-                f"{float(pse.promotion[0]):+.2f}: {pse.kind[0] if pred_adv == t else 'no adversarial example yet'}")
+                   "the target is the true class: pick another" if same else
+                   f"ε = {eps_label(eps, x.shape[1] == 3)}: " + ("reached" if pred_adv == t else f"now {c[pred_adv]}"))
+        line = f"suppression {float(pse.suppression[0]):+.2f}   promotion {float(pse.promotion[0]):+.2f}"
+        verdict = pse.kind[0] if pred_adv == t else "not adversarial yet"
         return ShiftState(source, model, attack, eps, x[0], x_adv[0], y, t, pred, pred_adv,
                           float(pse.suppression[0]), float(pse.promotion[0]), pse.kind[0], units,
                           [float(da[u]) for u in units], labels, maps, (up_u, down_u), region,
-                          (x_adv - x)[0].abs().sum(0), share, float(region.float().mean()), title, line)
+                          (x_adv - x)[0].abs().sum(0), share, float(region.float().mean()), title, outcome, line,
+                          verdict)
 
     def _label(self, model, unit):
         concept = self.concepts.get(model)
@@ -220,7 +224,7 @@ class ActivationShift(UploadPanel):
     def build_figure(self):
         from matplotlib.figure import Figure
         fig = Figure(figsize=(7.2, 4.2), dpi=80)
-        grid = fig.add_gridspec(2, 5, width_ratios=[1, 1, 1, 1.1, 1.1], wspace=0.25, hspace=0.45)
+        grid = fig.add_gridspec(2, 5, width_ratios=[1, 1, 1, 1, 1], wspace=0.25, hspace=0.45)
         size = self.images.shape[-2:]
         kw = image_kwargs(self.images[0])
         blank = np.zeros((*size, 3)) if self.images.shape[1] == 3 else np.zeros(size)
@@ -230,21 +234,35 @@ class ActivationShift(UploadPanel):
         self.region_art = self.img_ax[2].imshow(np.zeros((*size, 4)))
         self.unit_ax = [fig.add_subplot(grid[1, i]) for i in range(4)]
         self.unit_art = [ax.imshow(np.zeros((4, 4)), cmap="viridis", vmin=0, vmax=1) for ax in self.unit_ax]
-        self.bar_ax = fig.add_subplot(grid[0, 3:])
-        self.bars = self.bar_ax.barh(np.arange(BARS), np.zeros(BARS), color="0.6")
-        self.bar_ax.set_yticks(np.arange(BARS), [" "] * BARS, fontsize=7)
-        self.bar_ax.invert_yaxis()
-        self.bar_ax.axvline(0, color="0.3", lw=0.8)
-        self.bar_ax.tick_params(axis="x", labelsize=7)
-        self.bar_ax.set_title("Δ mean activation (last layer)", fontsize=8)
+        # the unit labels live in their own axes, apart from the bars: a label that did not change is
+        # pasted back as pixels, not rendered again; bars are scaled to the largest |Δ| (fixed
+        # limits, so no tick ever changes), whose value the title gives
+        inner = grid[0, 3:].subgridspec(1, 2, width_ratios=[1, 1.3], wspace=0.02)
+        self.label_ax, self.bar_ax = fig.add_subplot(inner[0]), fig.add_subplot(inner[1])
+        self.bars = self.bar_ax.barh(np.arange(BARS), np.zeros(BARS), color="0.6", height=0.6)
+        self.bar_labels = [self.label_ax.text(0.97, i, " ", fontsize=7.5, va="center", ha="right")
+                           for i in range(BARS)]
+        for ax in (self.label_ax, self.bar_ax):
+            ax.set_ylim(BARS - 0.5, -0.5)
+            ax.set_xticks([]); ax.set_yticks([])
+        self.label_ax.set_xlim(0, 1)
+        self.label_ax.axis("off")
+        self.bar_ax.set_xlim(0, 1.05)
+        self.bar_ax.set_title("|Δ activation|", fontsize=8)
+        self.label_ax.set_title("green +, red −", fontsize=7, color="0.35")
         for ax in (*self.img_ax, *self.unit_ax):
             ax.set_xticks([]); ax.set_yticks([])
             ax.set_title(" ", fontsize=7.5)
         self.head = fig.text(0.5, 0.98, " ", ha="center", va="top", fontsize=8.5)
-        self.line = fig.text(0.5, 0.03, " ", ha="center", va="bottom", fontsize=8)
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.1)
-        self.dynamic = [*self.img_art, self.region_art, *self.unit_art, *self.bars, self.bar_ax,
-                        *[ax.title for ax in (*self.img_ax, *self.unit_ax)], self.head, self.line]
+        self.outcome = fig.text(0.5, 0.925, " ", ha="center", va="top", fontsize=8.5)
+        self.line = fig.text(0.49, 0.03, " ", ha="right", va="bottom", fontsize=8)
+        self.verdict = fig.text(0.51, 0.03, " ", ha="left", va="bottom", fontsize=8, weight="bold")
+        self.top_text = self.bar_ax.text(1.03, BARS - 0.45, " ", ha="right", va="top", fontsize=7, color="0.35",
+                                         clip_on=False)
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.83, bottom=0.1)
+        self.dynamic = [*self.img_art, self.region_art, *self.unit_art, *self.bars, *self.bar_labels,
+                        *[ax.title for ax in (*self.img_ax, *self.unit_ax)], self.head, self.outcome, self.line,
+                        self.verdict, self.top_text]
         return fig
 
     def draw(self, s: ShiftState):
@@ -262,11 +280,13 @@ class ActivationShift(UploadPanel):
         share = "–" if np.isnan(s.share) else f"{s.share:.0%}"
         self.img_ax[2].title.set_text(f"|δ|: {share} in CAM ({s.area:.0%} area)")
         top = max((abs(v) for v in s.change), default=1.0) or 1.0
-        for bar, v in zip(self.bars, s.change):
-            bar.set_width(v)
+        change = [*s.change, *[0.0] * (BARS - len(s.change))]
+        labels = [*s.labels, *[" "] * (BARS - len(s.labels))]
+        for bar, text, v, name in zip(self.bars, self.bar_labels, change, labels):
+            bar.set_width(abs(v) / top)
             bar.set_color("#2e7d32" if v > 0 else "#c62828")
-        self.bar_ax.set_xlim(-1.1 * top, 1.1 * top)
-        self.bar_ax.set_yticks(np.arange(BARS), [*s.labels, *[" "] * (BARS - len(s.labels))], fontsize=7)
+            text.set_text(name)
+        self.top_text.set_text(f"max {top:.2f}")
         names = ("promoted", "promoted", "suppressed", "suppressed")
         for j, (ax, art) in enumerate(zip(self.unit_ax, self.unit_art)):
             m = s.maps[j].numpy()
@@ -276,7 +296,9 @@ class ActivationShift(UploadPanel):
             u = s.map_units[j // 2]
             ax.title.set_text("none" if u is None else f"{names[j]} u{u}, {'x' if j % 2 == 0 else 'x′'}")
         self.head.set_text(s.title)
+        self.outcome.set_text(s.outcome)
         self.line.set_text(s.line)
+        self.verdict.set_text(s.verdict)
 
     def widget(self):
         import ipywidgets as W
