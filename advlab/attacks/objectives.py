@@ -4,9 +4,9 @@ An objective is a callable ``(model, x_adv, x, y) -> loss`` of shape (N,), one v
 example, that the attack *increases*; the gradient step follows the sum of the values, so
 examples never mix. Every attack takes ``loss=``: a name of ``OBJECTIVES`` or a callable.
 Chapter 1 ascends cross-entropy; chapter 4 TRADES' KL, the worst interpretation discrepancy (Int)
-and the attack on interpretation (AAI),
-chapter 5 ADV²'s joint loss (misclassify and keep the map; objectives may use
-``advlab.interpret``, never the other way round), chapter 6 Carlini & Wagner's margin.
+and the attack on interpretation (AAI); chapter 5 ADV²'s joint loss (``ADV2``, a class binding an
+interpreter: misclassify and keep the map; objectives may use ``advlab.interpret``, never the
+other way round); chapter 6 Carlini & Wagner's margin.
 
 An objective may also define ``prepare(model, x, y)`` returning ``x_adv -> loss``, to compute
 once per batch what depends only on the clean images (TRADES' clean probabilities, a clean
@@ -111,6 +111,85 @@ class AttackOnInterpretation:
             logits, maps_adv = D.class_maps(model, x_adv)
             hinge = (_best_other(logits, y) - logits.gather(1, y[:, None])[:, 0]).clamp(min=0)
             return D.l1_distance(clean, D.select(maps_adv, y)) - self.lam * hinge
+        return loss
+
+    def __call__(self, model, x_adv, x, y):
+        return self.prepare(model, x, y)(x_adv)
+
+
+class ADV2:
+    """ADV², the joint attack on a model and its interpreter (Zhang et al., USENIX Security 2020;
+    chapter 5): with ``targeted=True`` and ``y`` the target classes, ascend
+
+        −( CE(f(x_adv), y) + lam · mean((ĝ(x_adv; y) − m)²) ),
+
+    i.e. reach the target class while the interpreter's map of the adversarial image, for that
+    class, stays close to a target map m. Maps are min-max normalised per image (ĝ), so one ``lam``
+    serves interpreters whose raw maps live on different scales.
+
+    Args:
+        interpreter: an interpreter bound to the attacked model (or a stand-in for it: GRAD is
+            attacked through a smooth-ReLU copy, ``advlab.models.smooth_relu``), whose
+            ``attribute(x, target, differentiable=True)`` keeps the map on the graph.
+        lam: weight of the map term.
+        target_map: ``"benign"`` (the map of the clean image for its predicted class: the stealthy
+            attack), ``"random"`` (a seeded random square patch covering ``patch`` of the image),
+            or a tensor of N×H×W maps given per batch (another class's map, say).
+        patch: the random patch's share of the image.
+        seed: seed of the random patches.
+
+    The target maps are computed once per batch (``prepare``). ``benign`` needs the interpreter's
+    maps of the clean images, computed without the graph.
+    """
+    __name__ = "adv2"
+
+    def __init__(self, interpreter, lam: float = 1.0, target_map="benign", patch: float = 0.25, seed: int = 0):
+        if not callable(getattr(interpreter, "attribute", None)):
+            raise ValueError(f"interpreter must be an advlab interpreter (with attribute), got "
+                             f"{type(interpreter).__name__}")
+        if not getattr(interpreter, "differentiable", False):
+            raise ValueError(f"interpreter {getattr(interpreter, 'name', interpreter)!r} has no differentiable maps; "
+                             f"ADV² needs attribute(x, target, differentiable=True)")
+        from ..core import checks
+        self.interpreter = interpreter
+        self.lam = checks.number(lam, "lam", 0.0, 1e6)
+        if isinstance(target_map, str):
+            checks.choice(target_map, "target_map", ("benign", "random"))
+        elif not isinstance(target_map, torch.Tensor):
+            raise ValueError(f"target_map must be 'benign', 'random' or a tensor of N×H×W maps, got "
+                             f"{type(target_map).__name__}")
+        self.target_map = target_map
+        self.patch = checks.number(patch, "patch", 1e-3, 1.0)
+        self.seed = checks.seed(seed)
+
+    def target_maps(self, model, x: torch.Tensor) -> torch.Tensor:
+        """The maps the attack aims at for clean images ``x`` (N×H×W, normalised)."""
+        from ..core.maps import normalize
+        n, _, h, w = x.shape
+        if isinstance(self.target_map, torch.Tensor):
+            if self.target_map.shape != (n, h, w):
+                raise ValueError(f"target_map must have shape {(n, h, w)}, got {tuple(self.target_map.shape)}")
+            return normalize(self.target_map.detach().to(x.device).float())
+        if self.target_map == "random":
+            side = max(1, round((self.patch * h * w) ** 0.5))
+            g = torch.Generator().manual_seed(self.seed)
+            out = torch.zeros(n, h, w, device=x.device)
+            for i in range(n):
+                r, c = (int(v) for v in torch.randint(0, max(1, h - side + 1), (2,), generator=g))
+                out[i, r:r + side, c:c + side] = 1.0
+            return out
+        with torch.no_grad():
+            pred = model(x).argmax(1)
+        return normalize(self.interpreter.attribute(x.detach(), pred))
+
+    def prepare(self, model, x, y):
+        from ..core.maps import normalize
+        m = self.target_maps(model, x)
+
+        def loss(x_adv):
+            ce = F.cross_entropy(model(x_adv), y, reduction="none")
+            g = normalize(self.interpreter.attribute(x_adv, y, differentiable=True))
+            return -(ce + self.lam * ((g - m) ** 2).flatten(1).mean(1))
         return loss
 
     def __call__(self, model, x_adv, x, y):

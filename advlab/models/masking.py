@@ -33,5 +33,5 @@ def mask_units(model: torch.nn.Module, layer, channels) -> torch.nn.Module:
             keep[idx] = 0
             return output * keep.view(1, -1, *([1] * (output.dim() - 2)))
         module.register_forward_hook(hook)
-    out.masked_units = (layer, idx)
+    setattr(out, "masked_units", (layer, idx))   # noqa: B010 (a plain attribute on an nn.Module)
     return out

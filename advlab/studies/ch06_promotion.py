@@ -167,7 +167,7 @@ def pse_verdicts(r: dict) -> dict:
     """Claim 1's verdicts on one model: per attack, "suppression above noise" and "promotion
     above noise" (paired bootstrap of the per-image difference, over the successful examples),
     and "three types occur" over all attacks."""
-    out = {}
+    out: dict = {}
     noise = r["noise"]["pse"]
     for name in ATTACK_NAMES:
         ok = r[name]["success"]
@@ -283,7 +283,8 @@ def defence_study(model, calibration, x, y, eps_values, units: int = UNITS, seed
     ``(x_cal, y_cal)``, with PGD at the largest ε) or as many seeded random units, and measure
     clean accuracy and accuracy under PGD-10 against each masked model at each ε (in 1/255):
     ``{"channels": {variant: list}, "correct": {variant: {eps: bool per image}}}``."""
-    order = sensitive_units(model, *calibration, eps=max(eps_values) / 255, seed=seed)
+    x_cal, y_cal = calibration
+    order = sensitive_units(model, x_cal, y_cal, eps=max(eps_values) / 255, seed=seed)
     k = model.fc.in_features
     channels = {"none": [], "sensitive": order[:units].tolist(),
                 "random": torch.randperm(k, generator=torch.Generator().manual_seed(seed))[:units].tolist()}
