@@ -130,7 +130,8 @@ class ADV2:
     Args:
         interpreter: an interpreter bound to the attacked model (or a stand-in for it: GRAD is
             attacked through a smooth-ReLU copy, ``advlab.models.smooth_relu``), whose
-            ``attribute(x, target, differentiable=True)`` keeps the map on the graph.
+            ``attribute(x, target, differentiable=True)`` keeps the map on the graph; or a list
+            of them (the ensemble defence's adaptive attacker: the map term is their mean).
         lam: weight of the map term.
         target_map: ``"benign"`` (the map of the clean image for its predicted class: the stealthy
             attack), ``"random"`` (a seeded random square patch covering ``patch`` of the image),
@@ -144,12 +145,17 @@ class ADV2:
     __name__ = "adv2"
 
     def __init__(self, interpreter, lam: float = 1.0, target_map="benign", patch: float = 0.25, seed: int = 0):
-        if not callable(getattr(interpreter, "attribute", None)):
-            raise ValueError(f"interpreter must be an advlab interpreter (with attribute), got "
-                             f"{type(interpreter).__name__}")
-        if not getattr(interpreter, "differentiable", False):
-            raise ValueError(f"interpreter {getattr(interpreter, 'name', interpreter)!r} has no differentiable maps; "
-                             f"ADV² needs attribute(x, target, differentiable=True)")
+        many = isinstance(interpreter, (list, tuple))
+        self.interpreters = list(interpreter) if many else [interpreter]
+        if not self.interpreters:
+            raise ValueError("interpreter must be an advlab interpreter or a non-empty list of them, got []")
+        for it in self.interpreters:
+            if not callable(getattr(it, "attribute", None)):
+                raise ValueError(f"interpreter must be an advlab interpreter (with attribute), got "
+                                 f"{type(it).__name__}")
+            if not getattr(it, "differentiable", False):
+                raise ValueError(f"interpreter {getattr(it, 'name', it)!r} has no differentiable maps; "
+                                 f"ADV² needs attribute(x, target, differentiable=True)")
         from ..core import checks
         self.interpreter = interpreter
         self.lam = checks.number(lam, "lam", 0.0, 1e6)
@@ -162,8 +168,9 @@ class ADV2:
         self.patch = checks.number(patch, "patch", 1e-3, 1.0)
         self.seed = checks.seed(seed)
 
-    def target_maps(self, model, x: torch.Tensor) -> torch.Tensor:
-        """The maps the attack aims at for clean images ``x`` (N×H×W, normalised)."""
+    def target_maps(self, model, x: torch.Tensor, interpreter=None) -> torch.Tensor:
+        """The maps the attack aims at for clean images ``x`` (N×H×W, normalised), for
+        ``interpreter`` (default: the first one)."""
         from ..core.maps import normalize
         n, _, h, w = x.shape
         if isinstance(self.target_map, torch.Tensor):
@@ -180,16 +187,17 @@ class ADV2:
             return out
         with torch.no_grad():
             pred = model(x).argmax(1)
-        return normalize(self.interpreter.attribute(x.detach(), pred))
+        return normalize((interpreter or self.interpreters[0]).attribute(x.detach(), pred))
 
     def prepare(self, model, x, y):
         from ..core.maps import normalize
-        m = self.target_maps(model, x)
+        targets = [self.target_maps(model, x, it) for it in self.interpreters]
 
         def loss(x_adv):
             ce = F.cross_entropy(model(x_adv), y, reduction="none")
-            g = normalize(self.interpreter.attribute(x_adv, y, differentiable=True))
-            return -(ce + self.lam * ((g - m) ** 2).flatten(1).mean(1))
+            term = sum(((normalize(it.attribute(x_adv, y, differentiable=True)) - m) ** 2).flatten(1).mean(1)
+                       for it, m in zip(self.interpreters, targets))
+            return -(ce + self.lam * term / len(self.interpreters))
         return loss
 
     def __call__(self, model, x_adv, x, y):
