@@ -16,6 +16,6 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # heavier, optional parts are imported on first use
     import importlib
-    if name in ("interpret", "widgets", "plot", "stylize", "train", "report", "studies"):
+    if name in ("interpret", "widgets", "plot", "stylize", "squeeze", "train", "report", "studies"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'advlab' has no attribute {name!r}")

@@ -19,7 +19,7 @@ RANKS = {
     "attacks": 2, "interpret": 2, "metrics": 2, "landscape": 2,
     "train": 3,
     "zoo": 4,
-    "transforms": 5, "stylize": 5,
+    "transforms": 5, "stylize": 5, "squeeze": 5,
     "report": 6, "plot": 6,
     "studies": 7, "widgets": 7, "exercises": 7,
     "__init__": 8, "__main__": 8,

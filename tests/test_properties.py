@@ -303,7 +303,8 @@ def test_l2_eps_beyond_the_cube_diameter_is_named(x, eps):
 
 # -- interpreters -----------------------------------------------------------------------------
 
-CHEAP = {"smoothgrad": {"n_samples": 2}, "integrated_gradients": {"n_steps": 3}, "scorecam": {"batch_size": 4}}
+CHEAP = {"smoothgrad": {"n_samples": 2}, "integrated_gradients": {"n_steps": 3}, "scorecam": {"batch_size": 4},
+         "mask": {"steps": 3}}
 
 
 @FAST
@@ -316,7 +317,7 @@ def test_interpreter_maps_are_finite_and_leave_everything_alone(name, data):
     x = data.draw(images(dtype=dtype, square=16 if proto else None))
     target = data.draw(labels_for(len(x), data.draw(st.sampled_from(LABEL_FORMS))))
     kwargs = dict(CHEAP.get(name, {}))
-    if name in ("random", "smoothgrad"):
+    if name in ("random", "smoothgrad", "mask"):
         kwargs["seed"] = data.draw(st.integers(0, 2**63 - 1).map(lambda s: number_form(s, data.draw(
             st.sampled_from(["py", "np"])))))
     batch_size = data.draw(st.one_of(st.none(), st.integers(1, 3)))
@@ -348,6 +349,8 @@ BAD_INTERPRETER_ARGS = {
     "random": [("seed", "1"), ("seed", -1), ("seed", 0.5), ("seed", True)],
     "attention": [("kind", "foo"), ("kind", 1)],
     "prototype": [("rank", -1), ("rank", "0"), ("rank", True), ("rank", 1.5)],
+    "mask": [("steps", 0), ("steps", 2.5), ("steps", True), ("lr", 0), ("l1", -1.0), ("tv", float("nan")),
+             ("tv_beta", "3"), ("sigma", 0.0), ("size", 0), ("lookahead", 0), ("xi", -1.0), ("seed", "1")],
 }
 assert set(BAD_INTERPRETER_ARGS) == set(INTERPRETERS), "every interpreter has bad arguments listed"
 

@@ -14,6 +14,11 @@ Chapter 6's network dissection (``advlab.interpret.dissection``, after Bau et al
 ``concept_set(n, seed) -> ConceptSet`` (images with per-pixel concept masks),
 ``dissect(model, layer, probe) -> Dissection`` (unit × concept IoU, interpretable units) and
 ``unit_sensitivity(model, layer, x, x_adv)`` (how far each unit moves under an attack).
+Chapter 5's perturbation-guided interpreter (``advlab.interpret.mask``, after Fong & Vedaldi 2017):
+``MeaningfulPerturbation(model)(x, target) -> masks`` ("mask" in ``REGISTRY``), an optimised blur
+mask (1 = the evidence whose deletion removes the class); ``init=`` a warm mask with
+``differentiable=True`` gives ADV²'s look-ahead. It is an optimisation per map (``slow = True``):
+the panels offer fixed lists of fast interpreters, which leave it out.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
@@ -32,6 +37,7 @@ from .layers import (
     NeuronConductance,
     make_layer,
 )
+from .mask import MeaningfulPerturbation
 from .own import AttentionMap, PrototypeMap
 from .pathways import Pathway, channel_response, pathway_layers, pathways, top_patches, visualize_channel
 from .predicted import predict_and_map, top_prototypes
@@ -39,7 +45,8 @@ from .promotion import PSE, promotion_suppression, pse_type
 from .promotion import TYPES as PSE_TYPES
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
-                                      GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap)}
+                                      GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap,
+                                      MeaningfulPerturbation)}
 
 
 def make(name: str, model, **kwargs) -> Interpreter:
@@ -49,7 +56,8 @@ def make(name: str, model, **kwargs) -> Interpreter:
 
 
 __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "ScoreCAM", "RandomMap",
-           "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients", "REGISTRY", "make",
+           "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients",
+           "MeaningfulPerturbation", "REGISTRY", "make",
            "normalize",
            "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",

@@ -26,6 +26,7 @@ class Interpreter:
 
     name = "interpreter"
     differentiable = False
+    slow = False  # True: an optimisation per map (MASK), seconds per image; not for interactive panels
 
     def __init__(self, model):
         self.model = checks.model(model)
@@ -35,20 +36,29 @@ class Interpreter:
         """Maps of ``x`` for classes ``target``; ``batch_size`` bounds how many images go
         through the method at once (SmoothGrad and IG multiply a batch by their samples or
         steps, so large batches need a lot of memory)."""
+        return self._attribute_batches(x, target, batch_size, differentiable)
+
+    def _attribute_batches(self, x, target, batch_size, differentiable, per_image=None) -> torch.Tensor:
+        """``attribute``'s work; ``per_image`` (name → tensor with one row per image, already
+        checked) is cut into the same batches and passed to ``_attribute`` / ``_attribute_graph``
+        as keyword arguments (MASK's warm start, chapter 5)."""
         checks.images(x.detach(), model=self.model)
         if differentiable is not False:
             self._check_differentiable(differentiable)
+        per_image = per_image or {}
         with frozen_eval(self.model):  # labels are checked on a no-grad probe, model restored
             target = model_labels(self.model, target, x, "target")
             if batch_size is not None:
                 batch_size = checks.number(batch_size, "batch_size", 1, 10**9, integer=True)
             if not differentiable:
-                maps = torch.cat([self._attribute(x[i].detach().clone().requires_grad_(True), target[i])
+                maps = torch.cat([self._attribute(x[i].detach().clone().requires_grad_(True), target[i],
+                                                  **{k: v[i] for k, v in per_image.items()})
                                   for i in chunks(len(x), batch_size)])
                 return maps.detach()
         with torch.enable_grad():  # the caller's mode and parameters
             return torch.cat([self._attribute_graph(x[i] if x.requires_grad else x[i].detach().requires_grad_(True),
-                                                    target[i]) for i in chunks(len(x), batch_size)])
+                                                    target[i], **{k: v[i] for k, v in per_image.items()})
+                              for i in chunks(len(x), batch_size)])
 
     __call__ = attribute
 
