@@ -14,6 +14,8 @@ Chapter 6's network dissection (``advlab.interpret.dissection``, after Bau et al
 ``concept_set(n, seed) -> ConceptSet`` (images with per-pixel concept masks),
 ``dissect(model, layer, probe) -> Dissection`` (unit × concept IoU, interpretable units) and
 ``unit_sensitivity(model, layer, x, x_adv)`` (how far each unit moves under an attack).
+Chapter 5's model-guided interpreter ``RTS(model, explainer)`` draws the map with a trained saliency
+model (the zoo's ``cifar_rts``); it needs that second model, so it is not in ``REGISTRY``.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
@@ -37,6 +39,7 @@ from .pathways import Pathway, channel_response, pathway_layers, pathways, top_p
 from .predicted import predict_and_map, top_prototypes
 from .promotion import PSE, promotion_suppression, pse_type
 from .promotion import TYPES as PSE_TYPES
+from .rts import RTS
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
                                       GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap)}
@@ -56,4 +59,4 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
            "PSE", "PSE_TYPES", "promotion_suppression", "pse_type",
            "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel",
-           "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity"]
+           "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity", "RTS"]
