@@ -253,3 +253,46 @@ def test_rts_interpreter_refuses_bad_input(tiny_pair, batch):
     with pytest.raises(ValueError, match="interpreter"):
         al.interpret.make("rts", parent)
 
+
+
+# -- the committed explainer ----------------------------------------------------------------------
+
+# measured (manifest, bundled 1,000 images, mean mask area 16.7 %): the parent keeps its accuracy on
+# 78.7 % of the images preserved by the mask vs 35.5 % with a random mask of the same area (a paired
+# gap of 43 points, standard error about 2), and drops to 37.3 % when the mask's region is blurred vs
+# 76.2 % for the random region; the test asks for gaps of 25 points
+MARGIN = 0.25
+
+@pytest.fixture(scope="module")
+def cifar_rts():
+    return al.zoo.load("cifar_rts")
+
+
+def test_committed_rts_masks_keep_the_class_better_than_random_masks_of_their_area(resnet8, cifar_rts):
+    sub = al.data.subset("cifar10")
+    e = al.zoo.entry("cifar_rts")
+    assert e["kind"] == "explainer" and e["parent"] == "cifar_resnet8"
+    got = al.train.from_recipe(e["recipe"]).evaluate(cifar_rts, resnet8, sub.x, sub.y, seed=e["seed"])
+    recorded = e["evaluations"]["subset"]
+    for key in ("preserved_accuracy", "random_same_area_accuracy", "destroyed_accuracy",
+                "random_same_area_destroyed_accuracy", "mean_area", "other_class_area"):
+        assert got[key] == pytest.approx(recorded[key], abs=0.01), key  # the manifest's figures reproduce
+    # compact masks that keep the parent's class far more often than the same area placed at random,
+    # and remove it when they are blurred out; a class that is not the image's gets a smaller mask
+    assert got["mean_area"] < 0.5
+    assert got["preserved_accuracy"] > got["random_same_area_accuracy"] + MARGIN
+    assert got["destroyed_accuracy"] < got["random_same_area_destroyed_accuracy"] - MARGIN
+    assert got["other_class_area"] < 0.5 * got["mean_area"]
+
+
+def test_committed_rts_through_the_interpreter(resnet8, cifar_rts):
+    x, y = al.data.subset("cifar10", n=16).x, al.data.subset("cifar10", n=16).y
+    attr = al.interpret.RTS(resnet8, cifar_rts)
+    maps = attr(x, y)
+    with torch.no_grad():
+        assert torch.equal(maps, cifar_rts(x, y))
+    other = attr(x, (y + 1) % 10)
+    assert other.mean() < maps.mean()
+    xr = x[:2].clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(attr(xr, y[:2], differentiable=True).sum(), xr)
+    assert torch.isfinite(g).all() and g.abs().sum() > 0

@@ -105,21 +105,22 @@ class RTSLoss(Objective):
     @torch.no_grad()
     def evaluate(self, model, parent, x, y, seed: int = 0, batch_size: int = 250) -> dict:
         """What the masks do to ``parent`` on images ``x`` with labels ``y``: its accuracy on the images
-        preserved by the mask of the true class, on those destroyed by it, and on those preserved by
-        a random mask of the same area (``same_area_masks``); the masks' mean area for the true
-        class and for a random other class."""
+        preserved by the mask of the true class, on those destroyed by it, and on those preserved and
+        destroyed by a random mask of the same area (``same_area_masks``); the masks' mean area for
+        the true class and for a random other class."""
         seed = checks.seed(seed)
         g = torch.Generator().manual_seed(seed)
         other = (y + torch.randint(1, model.num_classes, (len(y),), generator=g).to(y.device)) % model.num_classes
-        hits = {k: 0 for k in ("clean", "preserved", "destroyed", "random_same_area")}
+        hits = {k: 0 for k in ("clean", "preserved", "destroyed", "random_same_area", "random_same_area_destroyed")}
         area = fake_area = 0.0
         with frozen_eval(model), frozen_eval(parent):
             for i in range(0, len(x), batch_size):
                 xb, yb = x[i:i + batch_size], y[i:i + batch_size]
                 m = model(xb, yb)
                 x_p, x_d = self.compose(xb, m)
-                x_r, _ = self.compose(xb, same_area_masks(m, seed + i))
-                for k, img in (("clean", xb), ("preserved", x_p), ("destroyed", x_d), ("random_same_area", x_r)):
+                x_r, x_rd = self.compose(xb, same_area_masks(m, seed + i))
+                for k, img in (("clean", xb), ("preserved", x_p), ("destroyed", x_d), ("random_same_area", x_r),
+                               ("random_same_area_destroyed", x_rd)):
                     hits[k] += int((parent(img).argmax(1) == yb).sum())
                 area += float(m.mean((1, 2)).sum())
                 fake_area += float(model(xb, other[i:i + batch_size]).mean((1, 2)).sum())
