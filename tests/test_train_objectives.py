@@ -13,7 +13,7 @@ from advlab.train import OBJECTIVES, Context
 TRADES_READY = "loss" in inspect.signature(al.attacks.Attack.__init__).parameters
 CHAPTER = {"ce": None, "pgd_at": ["chapter 1", "chapter 3"], "fgsm_rs": ["chapter 3"],
            "protopnet": ["chapter 2"], "trades": ["chapter 4"], "int": ["chapter 4"], "int2": ["chapter 4"],
-           "int2_adv": ["chapter 4"]}
+           "int2_adv": ["chapter 4"], "rts": ["chapter 5"]}
 
 
 @pytest.fixture
@@ -29,6 +29,9 @@ def batch():
 
 
 def _model(objective, tiny_resnet):
+    if objective.requires == "init_from":  # an explainer of the tiny ResNet (its parent)
+        torch.manual_seed(0)
+        return al.models.SaliencyNet(depth=8, width=4, num_classes=4).init_from(tiny_resnet).train()
     if objective.requires:
         torch.manual_seed(0)
         return al.models.ProtoPNet(width=4, prototypes_per_class=2, proto_dim=8, num_classes=4,
@@ -47,7 +50,8 @@ def test_every_objective_gives_a_finite_scalar_with_gradients(name, tiny_resnet,
     objective = OBJECTIVES[name]()
     model = _model(objective, tiny_resnet)
     flags = [p.requires_grad for p in model.parameters()]
-    loss = objective.loss(model, *batch, Context(step=3, steps_per_epoch=4))
+    parent = tiny_resnet.eval() if objective.requires == "init_from" else None
+    loss = objective.loss(model, *batch, Context(step=3, steps_per_epoch=4, parent=parent))
     assert loss.dim() == 0 and torch.isfinite(loss)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]

@@ -19,6 +19,8 @@ Chapter 5's perturbation-guided interpreter (``advlab.interpret.mask``, after Fo
 mask (1 = the evidence whose deletion removes the class); ``init=`` a warm mask with
 ``differentiable=True`` gives ADV²'s look-ahead. It is an optimisation per map (``slow = True``):
 the panels offer fixed lists of fast interpreters, which leave it out.
+Chapter 5's model-guided interpreter ``RTS(model, explainer)`` draws the map with a trained saliency
+model (the zoo's ``cifar_rts``); it needs that second model, so it is not in ``REGISTRY``.
 """
 from ..core import checks
 from ..core.maps import normalize, reduce_channels
@@ -43,6 +45,7 @@ from .pathways import Pathway, channel_response, pathway_layers, pathways, top_p
 from .predicted import predict_and_map, top_prototypes
 from .promotion import PSE, promotion_suppression, pse_type
 from .promotion import TYPES as PSE_TYPES
+from .rts import RTS
 
 REGISTRY = {cls.name: cls for cls in (Saliency, SmoothGrad, IntegratedGradients, CAM, GradCAM,
                                       GradCAMPlusPlus, ScoreCAM, RandomMap, AttentionMap, PrototypeMap,
@@ -64,4 +67,4 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
            "PSE", "PSE_TYPES", "promotion_suppression", "pse_type",
            "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel",
-           "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity"]
+           "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity", "RTS"]

@@ -8,6 +8,9 @@ have to know about dataset means and standard deviations.
 CAM-ready models expose two attributes used by the CAM family:
 ``features`` (the last convolutional block, whose output is the feature map)
 and ``fc`` (the linear layer after global average pooling).
+
+Chapter 5: ``SaliencyNet`` is an explainer, not a classifier (``forward(x, cls)`` returns masks);
+``smooth_relu(model, beta)`` copies a model with Softplus in place of its ReLUs.
 """
 from __future__ import annotations
 
@@ -20,9 +23,12 @@ from .layers import POOLS, Normalize
 from .masking import mask_units
 from .protopnet import ProtoPNet
 from .resnet import AttentionPoolNet, BasicBlock, ResNet, TrunkNet, resnet_trunk
+from .saliency import SaliencyNet
+from .smooth import smooth_relu
 
 ARCHITECTURES = {"madry_cnn": MadryCNN, "gap_cnn": GapCNN, "small_gap_cnn": SmallGapCNN, "resnet": ResNet,
-                 "attention_pool": AttentionPoolNet, "protopnet": ProtoPNet}
+                 "attention_pool": AttentionPoolNet, "protopnet": ProtoPNet,
+                 "saliency_net": SaliencyNet}
 
 
 def build(arch: str, **kwargs) -> nn.Module:
@@ -34,4 +40,5 @@ def build(arch: str, **kwargs) -> nn.Module:
 __all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "mask_units",
            "POOLS", "Normalize", "MadryCNN", "GapCNN", "SmallGapCNN",
            "ResNet",
-           "TrunkNet", "BasicBlock", "resnet_trunk", "AttentionPoolNet", "ProtoPNet"]
+           "TrunkNet", "BasicBlock", "resnet_trunk", "AttentionPoolNet", "ProtoPNet",
+           "SaliencyNet", "smooth_relu"]

@@ -58,7 +58,9 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
 
     ``seed`` drives the order, the augmentation and the attacks' random starts; seed the model's
     initialisation yourself (``torch.manual_seed`` before building it), as the zoo does.
-    ``evaluate(model) -> str`` is printed after every epoch (rank 0 only). The last incomplete
+    ``evaluate(model) -> str`` is printed after every epoch (rank 0 only). ``parent`` (a classifier an
+    explainer or generator is trained against) reaches the objective as ``context.parent`` and its
+    classes, not the trained model's outputs, bound the labels. The last incomplete
     batch of an epoch is dropped. Under ``torchrun`` (after ``ddp.init()``) each of the W ranks
     takes ``batch_size / W`` images of every global batch and DDP averages the gradients, so W
     processes train the model one process would, up to floating-point rounding (batch-norm
@@ -97,8 +99,9 @@ def fit(model: nn.Module, train, objective: Objective, *, epochs: int, batch_siz
     model.to(device)
     probe = x_all[:1].to(device)
     checks.model_input(model, probe, "train images")
-    with frozen_eval(model), torch.no_grad():  # a classifier's labels must be among its logits
-        out = model(probe)
+    judge = parent if parent is not None else model  # an explainer's labels are its parent's classes
+    with frozen_eval(judge), torch.no_grad():  # a classifier's labels must be among its logits
+        out = judge(probe.to(next(judge.parameters()).device))
     classes = int(out.shape[1]) if isinstance(out, torch.Tensor) and out.dim() == 2 else None
     y_all = checks.labels(y_all, len(x_all), classes, name="train labels")
     # Channels-last only on a GPU: on the CPU, torch 2.14.1's channels-last convolution backward gave

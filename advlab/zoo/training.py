@@ -49,6 +49,9 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
     if r.get("parent") is not None:
         from . import load
         parent = load(r["parent"])
+        init_from = getattr(model, "init_from", None)
+        if callable(init_from):  # e.g. an explainer whose encoder is its parent's trunk (chapter 5)
+            init_from(parent)
     evaluate = None
     if r["kind"] == "classifier":
         def evaluate(m):
@@ -74,4 +77,10 @@ def train(name: str, device: str | None = None, resume: bool = True, progress: b
     on_device = dataclasses.replace(test_set, x=test_set.x.to(device_), y=test_set.y.to(device_))
     entry.update(store.evaluate(model, name, r, on_device))
     store.save(name, model.cpu(), entry)
+    if parent is not None and hasattr(objective, "evaluate"):  # an explainer's own figures (chapter 5)
+        subset = data.subset(r["dataset"])
+        result = objective.evaluate(model, parent.cpu(), subset.x, subset.y, seed=r["seed"])
+        result["data"] = f"bundled {subset.name} {subset.split} subset ({len(subset)} images, {subset.variant})"
+        store.record_evaluation(name, "subset", result)
+        entry["evaluations"] = {"subset": result}
     return entry

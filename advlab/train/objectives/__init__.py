@@ -11,6 +11,7 @@ trades      CE + β·KL(f(x) ‖ f(x_adv)) (Zhang et al. 2019)           4
 int         CE + γ·discrepancy at its worst (Boopathy et al. 2020)   4
 int2        CE + γ·discrepancy at PGD's misclassification point      4
 int2_adv    CE at PGD's point + γ·discrepancy there                  4
+rts         real-time saliency masks (Dabkowski & Gal 2017)          5
 ==========  =======================================================  =======
 
 A new objective is a subclass of :class:`Objective` listed here; the contract tests
@@ -23,10 +24,11 @@ from .adversarial import FGSMRS, PGDAT, TRADES
 from .base import Context, Objective
 from .interpretability import Int, Int2, Int2Adv
 from .protopnet import ProtoPNetLoss
+from .saliency import RTSLoss
 from .standard import CrossEntropy
 
 OBJECTIVES = {cls.name: cls for cls in (CrossEntropy, PGDAT, FGSMRS, ProtoPNetLoss, TRADES,
-                                             Int, Int2, Int2Adv)}
+                                             Int, Int2, Int2Adv, RTSLoss)}
 
 
 def make(name: str, **params) -> Objective:
@@ -42,4 +44,4 @@ def from_recipe(recipe: dict) -> Objective:
 
 
 __all__ = ["OBJECTIVES", "Objective", "Context", "make", "from_recipe", "CrossEntropy", "PGDAT", "FGSMRS",
-           "TRADES", "ProtoPNetLoss", "Int", "Int2", "Int2Adv"]
+           "TRADES", "ProtoPNetLoss", "Int", "Int2", "Int2Adv", "RTSLoss"]
