@@ -182,7 +182,7 @@ def _static(panel, control, values):
 
 
 SLIDER_PANELS = ("AttackExplorer", "TextureLab", "MapComparison", "Pathways", "InterpretationDiscrepancy",
-                 "ActivationShift")
+                 "ActivationShift", "UnderFire")
 
 
 def bench_slider(n_changes=30, panels=SLIDER_PANELS):
@@ -199,7 +199,27 @@ def bench_slider(n_changes=30, panels=SLIDER_PANELS):
         rows.append(_bench_discrepancy(n_changes))
     if "ActivationShift" in panels:
         rows.append(_bench_activation_shift(n_changes))
+    if "UnderFire" in panels:
+        rows.append(_bench_under_fire(n_changes))
     return rows
+
+
+def _bench_under_fire(n_changes):
+    """UnderFire: ε moves over the slider's stops (ADV² against CAM toward "dog", the four
+    interpreters' maps of both images, the squeezers), first with nothing cached (``cold``), then
+    after ``precompute`` has cached every stop (its time is ``cache_s``), as a student sees it after
+    the first sweep."""
+    panel = al.widgets.UnderFire.from_zoo(n_images=8, eps=0.0)
+    panel.target.value = "dog"
+    stops = [i / 255 for i in range(1, 13)]
+    cold = drive(panel, [_set(panel.eps, v) for v in stops])
+    panel._cache.clear()
+    cache_s = panel.precompute([0.0, *stops])
+    row = {"panel": "UnderFire (ResNet-8, ADV² vs CAM, 4 interpreters incl. MASK, squeezers; ε cached)",
+           "cache_s": cache_s, "cold_p50_ms": cold["p50_ms"], "cold_p95_ms": cold["p95_ms"]}
+    row.update(drive(panel, [_set(panel.eps, stops[i % len(stops)]) for i in range(n_changes)]))
+    row.update(_static(panel, panel.eps, [i / 255 for i in (0, 2, 4, 8)]))
+    return row
 
 
 def _bench_activation_shift(n_changes):

@@ -140,7 +140,10 @@ class ADV2:
         seed: seed of the random patches.
 
     The target maps are computed once per batch (``prepare``). ``benign`` needs the interpreter's
-    maps of the clean images, computed without the graph.
+    maps of the clean images, computed without the graph. An interpreter that is an optimisation
+    with a look-ahead (MASK: it has ``lookahead``) is differentiated through ``lookahead`` steps
+    from a warm start, the clean image's map (Zhang et al.'s look-ahead), not through its whole
+    optimisation.
     """
     __name__ = "adv2"
 
@@ -192,11 +195,17 @@ class ADV2:
     def prepare(self, model, x, y):
         from ..core.maps import normalize
         targets = [self.target_maps(model, x, it) for it in self.interpreters]
+        warm = {}
+        for i, it in enumerate(self.interpreters):
+            if getattr(it, "lookahead", None):
+                with torch.no_grad():
+                    pred = model(x).argmax(1)
+                warm[i] = {"init": it.attribute(x.detach(), pred)}
 
         def loss(x_adv):
             ce = F.cross_entropy(model(x_adv), y, reduction="none")
-            term = sum(((normalize(it.attribute(x_adv, y, differentiable=True)) - m) ** 2).flatten(1).mean(1)
-                       for it, m in zip(self.interpreters, targets))
+            term = sum(((normalize(it.attribute(x_adv, y, differentiable=True, **warm.get(i, {}))) - m) ** 2)
+                       .flatten(1).mean(1) for i, (it, m) in enumerate(zip(self.interpreters, targets)))
             return -(ce + self.lam * term / len(self.interpreters))
         return loss
 

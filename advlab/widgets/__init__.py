@@ -12,12 +12,14 @@ from .map_comparison import ComparisonState, MapComparison
 from .pathways import Pathways, PathwayState
 from .render import Renderer
 from .texture_lab import TextureLab, TextureState
+from .under_fire import FireState, UnderFire
 from .upload import UploadPanel
 
 PANELS = {cls.__name__: cls for cls in (ActivationShift, AttackExplorer, InterpretationDiscrepancy, MapComparison,
-                                             Pathways, TextureLab)}
+                                             Pathways, TextureLab, UnderFire)}
 
 __all__ = ["PANELS", "ActivationShift", "ShiftState",
            "AttackExplorer", "AttackState", "ComparisonState", "DiscrepancyState",
            "InterpretationDiscrepancy", "MapComparison", "Panel", "PathwayState",
-           "Pathways", "Renderer", "TextureLab", "TextureState", "UploadPanel", "in_book", "show"]
+           "Pathways", "Renderer", "TextureLab", "TextureState", "UnderFire", "FireState", "UploadPanel",
+           "in_book", "show"]
