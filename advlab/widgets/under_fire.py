@@ -243,10 +243,10 @@ class UnderFire(UploadPanel):
         self.img_art[1].set_data(to_hwc(s.x_adv))
         self.img_ax[0].title.set_text(f"x: {c[s.pred]}")
         self.img_ax[1].title.set_text(f"x′: {c[s.pred_adv]} ({s.confidence:.0%})")
-        for j in range(len(self.interps)):
+        for j, name in enumerate(self.interps):
             self.map_art[0, j].set_data(s.maps[0, j].numpy())
             self.map_art[1, j].set_data(s.maps[1, j].numpy())
-            self.map_ax[1, j].title.set_text(f"L1 {s.l1[j]:.2f}")
+            self.map_ax[1, j].title.set_text(f"{name}, attacked: L1 {s.l1[j]:.2f}")
         self.head.set_text(s.title)
         self.outcome.set_text(s.outcome)
         self.squeezed.set_text(s.verdict)
