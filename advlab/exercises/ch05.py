@@ -16,7 +16,7 @@ def map_term(g_adv: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 
 
 def check_map_term(fn, g_adv: torch.Tensor, m: torch.Tensor) -> bool:
-    """Check ``fn(g_adv, m) -> (N,)`` against :func:`map_term`. Prints what is wrong (or that it is
+    """Check ``fn(g_adv, m) -> (N,)`` against ``map_term`` (ADV²'s map term). Prints what is wrong (or that it is
     not written yet) and returns True only on a match."""
     got = fn(g_adv, m)
     if got is None:
