@@ -232,6 +232,8 @@ class UnderFire(UploadPanel):
         self.outcome = fig.text(0.5, 0.945, " ", ha="center", va="top", fontsize=8.5)
         self.squeezed = fig.text(0.70, 0.78, " ", ha="center", va="center", fontsize=8, wrap=True)
         fig.text(0.70, 0.84, "feature squeezing (5 % false positives)", ha="center", fontsize=7.5, color="0.35")
+        fig.text(0.70, 0.70, "new settings: computed once, then cached\n(MASK optimises a mask per map: ~0.7 s)",
+                 ha="center", va="top", fontsize=7, color="0.35")
         fig.subplots_adjust(left=0.04, right=0.98, top=0.88, bottom=0.03)
         self.dynamic = [*self.img_art, *self.map_art.flat, *[ax.title for ax in self.img_ax],
                         *[ax.title for ax in self.map_ax[1]], self.head, self.outcome, self.squeezed]
