@@ -125,7 +125,9 @@ def test_run_measures_every_claim_and_the_tables_agree(small_run):
     claims = S.claims_table(r)
     assert len(claims.rows) == len(S.CLAIMS)
     assert all(row[-1] in (report.HOLDS, report.DOES_NOT_HOLD, report.CANNOT_TELL) for row in claims.rows)
-    for table in (S.pse_table(r), S.region_table(r), S.dissection_table(r), S.defence_table(r)):
+    types = S.type_table(r)
+    assert [row[2] for row in types.rows] == [int(runs[a]["success"].sum()) for a in S.ATTACK_NAMES]
+    for table in (S.pse_table(r), types, S.region_table(r), S.dissection_table(r), S.defence_table(r)):
         assert table.rows and str(table).startswith("|")
     text = S.reading(r)
     assert "**standard**" in text and "claim 4" in text
