@@ -24,7 +24,9 @@ import torch
 from .probe import LayerProbe
 
 
-def _head(model):
+def cam_head(model):
+    """The linear ``fc`` of a CAM-ready model (``features``, global average pooling, ``fc``), else a
+    ``ValueError`` (chapters 4–6)."""
     fc = getattr(model, "fc", None)
     if not isinstance(fc, torch.nn.Linear) or not hasattr(model, "features"):
         raise ValueError(f"model must be CAM-ready (a ``features`` block, global average pooling and a linear "
@@ -35,7 +37,7 @@ def _head(model):
 def class_maps(model, x: torch.Tensor):
     """The logits (N×C) and the completeness-scaled CAM of every class (N×C×h×w), on the autograd
     graph (differentiable in ``x`` and the parameters): ``maps.sum((2, 3)) = logits − fc.bias``."""
-    fc = _head(model)
+    fc = cam_head(model)
     with LayerProbe(model, ["features"]) as probe:
         logits = probe.run(x)
     A = probe["features"]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import torch
 
 from ..core import checks
+from ..core.discrepancy import cam_head
 from ..core.modes import frozen_eval
 from ..core.probe import LayerProbe
 
@@ -80,18 +81,10 @@ class PSE:
         return {t: sum(k == t for k in self.kind) for t in TYPES}
 
 
-def _fc(model):
-    fc = getattr(model, "fc", None)
-    if not isinstance(fc, torch.nn.Linear) or not hasattr(model, "features"):
-        raise ValueError(f"model must be CAM-ready (a ``features`` block, global average pooling and a linear "
-                         f"``fc``), got {type(model).__name__}")
-    return fc
-
-
 def channel_means(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits (N×C) and the spatial means ā (N×K) of ``model.features`` for images ``x``, in
     one forward pass (eval mode, no gradient)."""
-    fc = _fc(model)
+    fc = cam_head(model)
     checks.images(x, model=model)
     with frozen_eval(model), torch.no_grad(), LayerProbe(model, ["features"], detach=True) as probe:
         logits = probe.run(x)
@@ -109,7 +102,7 @@ def promotion_suppression(model, x: torch.Tensor, x_adv: torch.Tensor, y, target
     checks.images(x_adv, "x_adv", model=model)
     if x.shape != x_adv.shape:
         raise ValueError(f"x_adv must have the shape of x {tuple(x.shape)}, got {tuple(x_adv.shape)}")
-    fc = _fc(model)
+    fc = cam_head(model)
     y = checks.labels(y, len(x), fc.out_features, "y").to(x.device)
     target = checks.labels(target, len(x), fc.out_features, "target").to(x.device)
     z0, a0 = channel_means(model, x)

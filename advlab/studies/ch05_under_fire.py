@@ -175,9 +175,8 @@ def samples(seed: int = SEED, per_class: int = PER_CLASS):
 
 
 def targets(y: torch.Tensor, seed: int = SEED) -> torch.Tensor:
-    """A seeded random target class per image, never its own."""
-    g = torch.Generator().manual_seed(seed + 1)
-    return (y + 1 + torch.randint(0, 9, y.shape, generator=g)) % 10
+    """A seeded random target class per image, never its own (``common.random_targets``)."""
+    return common.random_targets(y, seed)
 
 
 def build(per_class: int = PER_CLASS, seed: int = SEED, names=ATTACKS, path: Path | None = RECORD) -> dict:

@@ -94,9 +94,8 @@ def samples(seed: int = SEED, per_class: int = PER_CLASS, calibration: int = CAL
 
 
 def targets(y: torch.Tensor, seed: int = SEED) -> torch.Tensor:
-    """A seeded random target class for each label, never the label itself."""
-    g = torch.Generator().manual_seed(checks.seed(seed) + 1)
-    return (y + 1 + torch.randint(0, 9, y.shape, generator=g)) % 10
+    """A seeded random target class for each label, never the label itself (``common.random_targets``)."""
+    return common.random_targets(y, seed)
 
 
 def load_models() -> dict:

@@ -26,6 +26,12 @@ def stratified_indices(labels: torch.Tensor, per_class: int, seed: int = 0, clas
     return torch.cat(picks)
 
 
+def random_targets(y: torch.Tensor, seed: int = 0, classes: int = 10) -> torch.Tensor:
+    """A seeded random target class for each label, never the label itself (chapters 5 and 6)."""
+    g = torch.Generator().manual_seed(checks.seed(seed) + 1)
+    return (y + 1 + torch.randint(0, classes - 1, y.shape, generator=g)) % classes
+
+
 def stratified_sample(name: str, per_class: int, seed: int = 0):
     """A seeded, class-stratified random sample ``(x, y)`` of the bundled test images of dataset
     ``name`` (``advlab.data.subset``: the first 1,000 of the test set): ``per_class`` of each class
