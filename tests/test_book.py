@@ -236,7 +236,7 @@ def test_every_page_in_headless_chromium(built_book, server, browser):
 @browser_test
 @pytest.mark.parametrize("chapter, tag", [("01_adversarial_examples", "ch1"), ("02_maps_under_attack", "ch2"),
                                           ("03_shape_vs_texture", "ch3"), ("04_robust_interpretation", "ch4"),
-                                          ("08_attack_pathways", "ch8")])
+                                          ("07_layer_diagnosis", "ch7"), ("08_attack_pathways", "ch8")])
 def test_static_slider_changes_the_frame(built_book, server, browser, chapter, tag):
     page, problems = _open(browser, f"{server}/notebooks/{chapter}.html")
     try:

@@ -13,7 +13,8 @@ from advlab.train import OBJECTIVES, Context
 TRADES_READY = "loss" in inspect.signature(al.attacks.Attack.__init__).parameters
 CHAPTER = {"ce": None, "pgd_at": ["chapter 1", "chapter 3"], "fgsm_rs": ["chapter 3"],
            "protopnet": ["chapter 2"], "trades": ["chapter 4"], "int": ["chapter 4"], "int2": ["chapter 4"],
-           "int2_adv": ["chapter 4"], "rts": ["chapter 5"]}
+           "int2_adv": ["chapter 4"], "rts": ["chapter 5"],
+           "interpret_gan": ["chapter 7"]}
 
 
 @pytest.fixture
@@ -29,6 +30,12 @@ def batch():
 
 
 def _model(objective, tiny_resnet):
+    if objective.requires == "explain_latent":  # a generator of chapter 7's classifier (its parent)
+        torch.manual_seed(0)
+        parent = al.models.LayeredCNN().eval()
+        g = al.models.ExplanationGenerator("conv2", code=8)
+        g.init_from(parent)
+        return g.train(), parent
     if objective.requires == "init_from":  # an explainer of the tiny ResNet (its parent)
         torch.manual_seed(0)
         return al.models.SaliencyNet(depth=8, width=4, num_classes=4).init_from(tiny_resnet).train()
@@ -49,8 +56,11 @@ def test_every_objective_gives_a_finite_scalar_with_gradients(name, tiny_resnet,
     _needs_trades(name)
     objective = OBJECTIVES[name]()
     model = _model(objective, tiny_resnet)
-    flags = [p.requires_grad for p in model.parameters()]
     parent = tiny_resnet.eval() if objective.requires == "init_from" else None
+    if isinstance(model, tuple):  # a generator and its MNIST classifier, on digit-sized images
+        model, parent = model
+        batch = (torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(1)), torch.arange(8) % 4)
+    flags = [p.requires_grad for p in model.parameters()]
     loss = objective.loss(model, *batch, Context(step=3, steps_per_epoch=4, parent=parent))
     assert loss.dim() == 0 and torch.isfinite(loss)
     loss.backward()

@@ -11,6 +11,8 @@ and ``fc`` (the linear layer after global average pooling).
 
 Chapter 5: ``SaliencyNet`` is an explainer, not a classifier (``forward(x, cls)`` returns masks);
 ``smooth_relu(model, beta)`` copies a model with Softplus in place of its ReLUs.
+Chapter 7: ``LayeredCNN`` (the TRADES code's MNIST CNN, stages named ``conv1`` … ``fc3``) and
+``ExplanationGenerator`` (InterpretGAN's x̂ = G(C(h_l(x))) for one of its layers).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from torch import nn
 from ..core import checks
 from .cnn import GapCNN, MadryCNN, SmallGapCNN
 from .fold import fold_batchnorm
+from .interpretgan import LAYERS as LAYERED_CNN_LAYERS
+from .interpretgan import ExplanationGenerator, LayeredCNN
 from .layers import POOLS, Normalize
 from .masking import mask_units
 from .protopnet import ProtoPNet
@@ -28,7 +32,8 @@ from .smooth import smooth_relu
 
 ARCHITECTURES = {"madry_cnn": MadryCNN, "gap_cnn": GapCNN, "small_gap_cnn": SmallGapCNN, "resnet": ResNet,
                  "attention_pool": AttentionPoolNet, "protopnet": ProtoPNet,
-                 "saliency_net": SaliencyNet}
+                 "saliency_net": SaliencyNet, "layered_cnn": LayeredCNN,
+                 "explanation_generator": ExplanationGenerator}
 
 
 def build(arch: str, **kwargs) -> nn.Module:
@@ -41,4 +46,4 @@ __all__ = ["ARCHITECTURES", "build", "fold_batchnorm", "mask_units",
            "POOLS", "Normalize", "MadryCNN", "GapCNN", "SmallGapCNN",
            "ResNet",
            "TrunkNet", "BasicBlock", "resnet_trunk", "AttentionPoolNet", "ProtoPNet",
-           "SaliencyNet", "smooth_relu"]
+           "SaliencyNet", "smooth_relu", "LayeredCNN", "ExplanationGenerator", "LAYERED_CNN_LAYERS"]

@@ -1,6 +1,6 @@
 """The chapters' experiments, one module per chapter with the paper's numbers written once
 (``ch01_attacks``, ``ch02_maps``, ``ch03_texture``, ``ch04_robust_interpretation``,
-``ch05_under_fire``, ``ch06_promotion``, ``ch08_pathways``), on top of the shared experiments of
+``ch05_under_fire``, ``ch06_promotion``, ``ch07_layers``, ``ch08_pathways``), on top of the shared experiments of
 ``common`` (re-exported here).
 
 >>> rows, table = al.studies.ch01_attacks.seminar_table(model, x, y)
@@ -12,6 +12,7 @@ from . import (
     ch04_robust_interpretation,
     ch05_under_fire,
     ch06_promotion,
+    ch07_layers,
     ch08_pathways,
     common,
 )
@@ -37,6 +38,7 @@ __all__ = [
                      "ch04_robust_interpretation",
                      "ch05_under_fire",
                      "ch06_promotion",
+                     "ch07_layers",
                      "ch08_pathways",
                      "common",
                      "manifest_rates",

@@ -11,9 +11,9 @@ can rebuild any model from it. Keys: ``kind`` (classifier | explainer | generato
 from __future__ import annotations
 
 from ..store import check_lineage
-from . import ch01, ch02, ch03, ch04, ch05
+from . import ch01, ch02, ch03, ch04, ch05, ch07
 
-CHAPTERS = (ch01, ch02, ch03, ch04, ch05)
+CHAPTERS = (ch01, ch02, ch03, ch04, ch05, ch07)
 
 
 def merge(*chapters) -> dict:
