@@ -76,8 +76,8 @@ def _kept(panel, before):
 
 
 def test_registry_names_classes_and_their_chapters():
-    assert set(PANELS) == {"ActivationShift", "AttackExplorer", "InterpretationDiscrepancy", "MapComparison", "Pathways",
-                           "TextureLab", "UnderFire"}
+    assert set(PANELS) == {"ActivationShift", "AttackExplorer", "InterpretationDiscrepancy", "LayerExplorer", "MapComparison",
+                           "Pathways", "TextureLab", "UnderFire"}
     for name, cls in PANELS.items():
         assert issubclass(cls, al.widgets.Panel) and cls.__name__ == name
         assert f"Chapter {cls.CHAPTER}" in cls.__doc__

@@ -161,3 +161,14 @@ def test_panel_keeps_the_callers_model_mode(tiny_gap):
     assert model.training and all(m.training for m in model.modules())
     with torch.no_grad():
         assert torch.allclose(panel.state.probs, model.eval()(panel.state.x[None]).softmax(1)[0], atol=1e-6)
+
+
+def test_typed_eps_snaps_to_the_slider_and_bad_text_goes_back_to_the_picture(panel, monkeypatch):
+    calls = []
+    orig = panel.compute
+    monkeypatch.setattr(panel, "compute", lambda **p: calls.append(p) or orig(**p))
+    panel.eps_text.value = "0.03"            # between 7/255 and 8/255: the slider's grid is 1/255
+    assert len(calls) == 1 and panel.eps.value == pytest.approx(8 / 255) and panel.eps_text.value == "8/255"
+    panel.eps_text.value = "abc"
+    assert "abc" in panel.message.value and panel.eps_text.value == "8/255" and len(calls) == 1
+    assert al.widgets.controls.snap_eps(0.333, rgb=False) == 0.33 and al.widgets.controls.snap_eps(0.3, False) == 0.3

@@ -108,12 +108,21 @@ def steps_slider(value: int):
     return W.IntSlider(value, 1, MAX_STEPS, description="steps")
 
 
+def snap_eps(eps: float, rgb: bool) -> float:
+    """ε on the slider's grid (1/255 on RGB images, 0.01 on grey ones), as the browser's slider would
+    put it: typed values land where the slider can show them, so one change renders once."""
+    return round(eps * 255) / 255 if rgb else round(round(eps / 0.01) * 0.01, 10)
+
+
 def eps_controls(value: float, rgb: bool, on_error: Callable, on_same: Callable, hi: float | None = None):
     """The ε slider and its text box, kept in step: moving the slider rewrites the text; typing
     ``8/255`` (or ``0.03``) moves the slider, so one change renders once (observe the slider
-    only). A typed value the slider cannot take goes to ``on_error(err)``; the slider's own
-    value typed again calls ``on_same()`` (e.g. to render again and clear a message). ``hi``:
-    the largest ε offered (default :func:`eps_range`'s)."""
+    only). A typed value is snapped to the slider's grid first (:func:`snap_eps`; the browser's
+    slider would snap it and send it back, a second render), and the text box then shows the value
+    used. A typed value the slider cannot take goes to ``on_error(err)`` and the text box goes back
+    to the slider's value, so text and picture never disagree; the slider's own value typed again
+    calls ``on_same()`` (e.g. to render again and clear a message). ``hi``: the largest ε offered
+    (default :func:`eps_range`'s)."""
     import ipywidgets as W
     accepted = eps_range(rgb, hi)
     slider = W.FloatSlider(value=value, min=0, max=accepted.hi, step=1 / 255 if rgb else 0.01, description="ε",
@@ -122,22 +131,28 @@ def eps_controls(value: float, rgb: bool, on_error: Callable, on_same: Callable,
                   layout=W.Layout(width="150px"))
     syncing = [False]
 
-    def to_text(change):
+    def show(eps):
         syncing[0] = True
         try:
-            text.value = eps_label(change["new"], rgb)
+            text.value = eps_label(eps, rgb)
         finally:
             syncing[0] = False
+
+    def to_text(change):
+        show(change["new"])
 
     def to_slider(change):
         if syncing[0]:
             return
         try:
             eps = accepted.check(change["new"], "ε")
+            eps = accepted.check(snap_eps(eps, rgb), "ε")
         except Exception as err:  # a callback: whatever the text, a message, never a traceback
             on_error(err)
+            show(slider.value)
             return
         if eps == slider.value:
+            show(eps)
             on_same()
         else:
             slider.value = eps
