@@ -169,10 +169,12 @@ class AttackExplorer(Panel):
         self.bar_labels = [bars.text(-0.03, r, "", transform=bars.get_yaxis_transform(), ha="right",
                                      va="center", fontsize=7) for r in rows]
         bars.set_xlim(0, 1); bars.set_ylim(4.7, -0.7); bars.set_yticks([])
-        bars.tick_params(labelsize=7); bars.legend(fontsize=6, loc="lower right")
+        bars.tick_params(labelsize=7)
+        # below the axis, never over a bar (inside it, a long bar could hide the legend or be hidden)
+        bars.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
         bars.set_title("top-5 classes on the clean image", fontsize=8)
         self.suptitle = fig.suptitle(" ", fontsize=9)
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.04, wspace=0.35, hspace=0.35)
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.1, wspace=0.35, hspace=0.35)
         # what changes between frames: only these are redrawn on a slider move
         self.dynamic = [self.art_clean, self.art_delta, self.art_adv, self.art_map_clean, self.art_map_adv,
                         *[axes.flat[i].title for i in (0, 1, 2, 3, 5)], *self.bars_clean, *self.bars_adv,
