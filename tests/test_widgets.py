@@ -1,4 +1,6 @@
 """AttackExplorer driven without a browser: set controls, read the rendered state."""
+import io
+
 import pytest
 import torch
 
@@ -172,3 +174,16 @@ def test_typed_eps_snaps_to_the_slider_and_bad_text_goes_back_to_the_picture(pan
     panel.eps_text.value = "abc"
     assert "abc" in panel.message.value and panel.eps_text.value == "8/255" and len(calls) == 1
     assert al.widgets.controls.snap_eps(0.333, rgb=False) == 0.33 and al.widgets.controls.snap_eps(0.3, False) == 0.3
+
+
+def test_pictures_are_shown_at_the_size_they_are_drawn(monkeypatch):
+    from PIL import Image
+    panel = al.widgets.AttackExplorer.example()
+    width = Image.open(io.BytesIO(panel.image.value)).size[0]
+    assert panel.image.layout.width == f"{width}px" and panel.image.layout.max_width == "100%"
+    monkeypatch.setenv("ADVLAB_PIXEL_RATIO", "2")   # a high-density screen: twice the pixels, same CSS size
+    sharp = al.widgets.AttackExplorer.example()
+    assert Image.open(io.BytesIO(sharp.image.value)).size[0] == 2 * width
+    assert sharp.image.layout.width == f"{width}px"
+    monkeypatch.setenv("ADVLAB_PIXEL_RATIO", "abc")
+    assert al.widgets.base.pixel_ratio() == 1.0

@@ -90,10 +90,15 @@ def explanations(generators: dict, x: torch.Tensor) -> dict:
         return {layer: g(x) for layer, g in generators.items()}
 
 
+def layer_predictions(model, generators: dict, x: torch.Tensor) -> np.ndarray:
+    """N×L: the class the classifier gives the explanation of image n at layer l."""
+    xs = explanations(generators, x)
+    return np.stack([metrics.predict(model, xs[layer]).numpy() for layer in generators], 1)
+
+
 def layer_outcomes(model, generators: dict, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     """N×L booleans: is the explanation of image n at layer l classified as ``y[n]``?"""
-    xs = explanations(generators, x)
-    return np.stack([(metrics.predict(model, xs[layer]) == y).numpy() for layer in generators], 1)
+    return layer_predictions(model, generators, x) == y.numpy()[:, None]
 
 
 def vulnerability(outcomes: np.ndarray) -> np.ndarray:
@@ -125,12 +130,14 @@ def diagnose(label: str, model, generators: dict, x, y, x_adv=None, seed: int = 
     if x_adv is None:
         x_adv = pgd(model, seed=seed)(x, y)
     noise = random_sign_noise(x, EPS, seed)
+    pred_clean = metrics.predict(model, x).numpy()
+    clean = layer_predictions(model, generators, x)
     out = {"label": label, "n": len(y), "y": y.numpy(), "x_adv": x_adv,
-           "pred_clean": metrics.predict(model, x).numpy(), "pred_adv": metrics.predict(model, x_adv).numpy(),
+           "pred_clean": pred_clean, "pred_adv": metrics.predict(model, x_adv).numpy(),
            "pred_noise": metrics.predict(model, noise).numpy(),
-           "clean": layer_outcomes(model, generators, x, y), "adv": layer_outcomes(model, generators, x_adv, y),
+           "clean": clean == y.numpy()[:, None], "adv": layer_outcomes(model, generators, x_adv, y),
            "noise": layer_outcomes(model, generators, noise, y),
-           "agree_clean": layer_outcomes(model, generators, x, metrics.predict(model, x)),
+           "agree_clean": clean == pred_clean[:, None],
            "pool_adv": pooling_change(model, x, x_adv) if model.pool == "max" else None,
            "pool_noise": pooling_change(model, x, noise) if model.pool == "max" else None}
     out["seconds"] = round(time.perf_counter() - t0, 1)

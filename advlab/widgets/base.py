@@ -35,6 +35,21 @@ def in_book() -> bool:
     return os.environ.get("ADVLAB_BOOK", "") not in ("", "0")
 
 
+def pixel_ratio() -> float:
+    """Picture pixels per CSS pixel for the panels' PNGs: ``ADVLAB_PIXEL_RATIO`` (1 to 3; 2 on a
+    high-density "retina" screen makes the pictures sharp there, at 4× the pixels to draw, encode
+    and send), default 1."""
+    raw = os.environ.get("ADVLAB_PIXEL_RATIO", "1")
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = float("nan")
+    if not 1 <= ratio <= 3:
+        log.warning("ADVLAB_PIXEL_RATIO must be a number in [1, 3], got %r: using 1", raw)
+        return 1.0
+    return ratio
+
+
 class Panel:
     """Base of all panels. Subclasses define ``controls()``, ``params()``, ``compute(**params)``,
     ``build_figure()`` (setting ``self.dynamic``), ``draw(state)``, and for tests ``example()``
@@ -65,7 +80,15 @@ class Panel:
         self.message = W.HTML(value="")
         self.image = W.Image(format="png")
         self.fig = self.build_figure()
+        # Shown at the size it is drawn: ``pixel_ratio()`` picture pixels per CSS pixel (JupyterLab
+        # stretched the ~576 px PNGs to the ~1060 px output width: blurred, and too tall for a laptop
+        # screen); narrower outputs shrink it (max-width), never wider.
+        ratio = pixel_ratio()
+        if ratio != 1:
+            self.fig.set_dpi(self.fig.dpi * ratio)
         self.renderer = Renderer(self.fig, self.dynamic)
+        width = self.fig.canvas.get_width_height()[0] / ratio
+        self.image.layout = W.Layout(width=f"{width:.0f}px", max_width="100%", height="auto")
         self._controls = self.controls()
         for c in self.observed():
             c.observe(lambda _change: self.update(), names="value")
