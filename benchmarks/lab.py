@@ -154,7 +154,8 @@ TIMER_JS = """
                + Math.round(shown.height));
     await new Promise((res) => setTimeout(res, 150));
   }
-  resolve({times, sizes});
+  const whole = box.getBoundingClientRect();
+  resolve({times, sizes, panel: Math.round(whole.width) + 'x' + Math.round(whole.height)});
 })
 """
 

@@ -442,7 +442,8 @@ def bench_lab(presses=12, panels=tuple(LAB_PANELS)):
                              "first_p95_ms": _percentile(first["times"], 95),
                              "again_p50_ms": _percentile(again["times"], 50),
                              "again_p95_ms": _percentile(again["times"], 95),
-                             "size": (first["sizes"] or ["?"])[0], "problems": problems[:5],
+                             "size": (first["sizes"] or ["?"])[0], "panel_size": first.get("panel"),
+                             "problems": problems[:5],
                              "missed": sum(t is None for t in first["times"] + back["times"] + again["times"])})
                 print(rows[-1], flush=True)
                 page.close()
@@ -520,12 +521,13 @@ def report(res):
     out.append("")
     if res.get("lab"):
         out += ["## Slider latency in the browser (JupyterLab + Chromium, key press → new picture on screen)\n",
-                "| panel | control | first sweep p50 ms | p95 ms | again p50 ms | p95 ms | picture (drawn, shown) |",
-                "|---|---|---|---|---|---|---|"]
+                "| panel | control | first sweep p50 ms | p95 ms | again p50 ms | p95 ms | picture (drawn, shown) "
+                "| panel with controls |",
+                "|---|---|---|---|---|---|---|---|"]
         for r in res["lab"]["rows"]:
             f = lambda v: "–" if v is None else f"{v:.0f}"  # noqa: E731
             out.append(f"| {r['panel']} | {r['control']} | {f(r['first_p50_ms'])} | {f(r['first_p95_ms'])} | "
-                       f"{f(r['again_p50_ms'])} | {f(r['again_p95_ms'])} | {r['size']} |")
+                       f"{f(r['again_p50_ms'])} | {f(r['again_p95_ms'])} | {r['size']} | {r.get('panel_size')} |")
         out += [f"\nGoal: p95 ≤ 200 ms. Measured {res['lab']['when']} on {res['lab']['machine']['cores']} cores"
                 f"{'; ' + res['lab']['note'] if res['lab'].get('note') else ''}. Each press is one step of the "
                 "slider from its lowest value; the first sweep is what a student meets first (nothing cached), "
