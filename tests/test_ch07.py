@@ -139,13 +139,18 @@ def test_claim_verdicts_follow_the_evidence():
     v = S.claim_verdicts(results, record)
     assert v[0]["natural"] == al.report.HOLDS
     assert v[0]["TRADES"] != al.report.HOLDS       # no drop at all
-    assert v[2]["TRADES"] == al.report.HOLDS       # right at every layer, natural wrong on ≥ half of each
+    assert v[3]["TRADES"] == al.report.HOLDS       # right at every layer, natural wrong on ≥ half of each
+    assert v[4]["natural"] == al.report.HOLDS      # PGD moves 30-50 % of the windows, noise under 10 %
+    assert v[6]["TRADES"] == al.report.HOLDS       # avg right everywhere, max on half the images
+    assert v[2]["natural"] == al.report.HOLDS      # half the images drop at conv2 (pooling), none at conv3
+    at_conv3 = np.ones((n, 7), bool)
+    at_conv3[:, LAYERS.index("conv3"):] = False    # every image drops at conv3, the layer between the poolings
+    results["natural"]["adv"] = at_conv3
+    assert S.claim_verdicts(results, record)[2]["natural"] == al.report.DOES_NOT_HOLD
     results["natural"]["adv"] = np.ones((n, 7), bool)
-    assert S.claim_verdicts(results, record)[2]["TRADES"] == al.report.CANNOT_TELL  # no layer differs
-    assert v[3]["natural"] == al.report.HOLDS      # PGD moves 30-50 % of the windows, noise under 10 %
-    assert v[5]["TRADES"] == al.report.HOLDS       # avg right everywhere, max on half the images
+    assert S.claim_verdicts(results, record)[3]["TRADES"] == al.report.CANNOT_TELL  # no layer differs
     record["outcomes"]["avg"] = record["outcomes"]["max"]
-    assert S.claim_verdicts(results, record)[5]["TRADES"] == al.report.CANNOT_TELL
+    assert S.claim_verdicts(results, record)[6]["TRADES"] == al.report.CANNOT_TELL
     assert S.confusion(results["natural"])[0, 6] == 4 and S.confusion(results["natural"])[7, 3] == 4
 
 
@@ -166,3 +171,26 @@ def test_exercise_checks_accept_the_solution_and_explain_mistakes(clf, digits, c
         return (_window_argmax(a) != _window_argmax(b)).float().mean(1)
     assert al.exercises.check_pool_change(pool, clf, x, x2, "conv4")
     assert not al.exercises.check_pool_change(lambda *a: torch.full((len(x),), 2.0), clf, x, x2)
+
+
+# -- the trained zoo entries -------------------------------------------------------------------
+def test_trades_models_buy_robustness_and_differ_only_in_pooling():
+    nat = al.zoo.entry(S.MODELS["natural"])
+    at, avg = al.zoo.entry(S.MODELS["TRADES"]), al.zoo.entry(S.MODELS["TRADES, avg pool"])
+    assert nat["clean_accuracy"] >= 0.98 and nat["robust_accuracy"] < 0.05
+    for e in (at, avg):
+        assert "PGD-40 L-inf eps=0.3" in e["robust_eval"] and e["robust_accuracy"] >= nat["robust_accuracy"] + 0.5
+    assert {k: v for k, v in at["recipe"].items() if k not in ("arch_kwargs", "description")} == \
+           {k: v for k, v in avg["recipe"].items() if k not in ("arch_kwargs", "description")}
+    assert (at["arch_kwargs"], avg["arch_kwargs"]) == ({"pool": "max"}, {"pool": "avg"})
+
+
+@pytest.mark.parametrize("label", S.DIAGNOSED)
+def test_every_layer_has_a_generator_that_keeps_the_class_and_reads_its_parent(label):
+    parent = al.zoo.load(S.MODELS[label])
+    x = al.data.subset("mnist", 64).x
+    for layer, g in S.load_generators(label).items():
+        e = al.zoo.entry(g.zoo_name)
+        assert e["kind"] == "generator" and e["parent"] == S.MODELS[label] and e["arch_kwargs"]["layer"] == layer
+        assert e["evaluations"]["subset"]["explanation_accuracy"] >= 0.9, (g.zoo_name, e["evaluations"])
+        assert torch.equal(g.latent(x), al.core.activations(parent, x, layer)[layer])
