@@ -54,3 +54,31 @@ def loss_surface(model, x, y, d1, d2, radius: float, n: int = 21) -> tuple[torch
                 xp = (x + a * d1 + b * d2).clamp(0, 1)
                 out[i, j] = F.cross_entropy(model(xp), y, reduction="none")
     return grid, out
+
+
+@torch.no_grad()
+def margin_along(model, x, y, directions: dict, radius: float, n: int = 25) -> tuple[torch.Tensor, dict]:
+    """The logit margin z_y − max_{j≠y} z_j of ``clip(x + t·d)`` for t on ``n`` points of
+    [0, ``radius``], along each direction ``d`` of ``directions`` (name → tensor shaped like ``x``):
+    Goodfellow et al.'s linearity argument is about these logits, not the loss (chapter 1). The
+    margin is positive while the image is classified as ``y``. Returns ``(t, {name: n×N})``."""
+    checks.images(x, model=checks.model(model))
+    radius = checks.number(radius, "radius", 0.0, 1.0)
+    n = checks.number(n, "n", 2, 1001, integer=True)
+    if not isinstance(directions, dict) or not directions:
+        raise ValueError(f"directions must be a non-empty dict name -> direction, got {type(directions).__name__}")
+    ds = {str(k): _direction(d, x, f"directions[{k!r}]") for k, d in directions.items()}
+    t = torch.linspace(0, radius, n)
+    out = {}
+    with frozen_eval(model):
+        y = checks.model_labels(model, y, x, "y")
+        rows = torch.arange(len(y))
+        for name, d in ds.items():
+            m = torch.empty(n, len(y))
+            for i, a in enumerate(t):
+                z = model((x + a * d).clamp(0, 1))
+                other = z.clone()
+                other[rows, y] = float("-inf")
+                m[i] = z[rows, y] - other.max(1).values
+            out[name] = m
+    return t, out

@@ -5,7 +5,7 @@ adversarial pairs), ``curves`` (accuracy and loss curves), ``protopnet`` (protot
 (chapter 8's attack pathway graphs and channel drill-down), ``layers`` (chapter 7's explanations
 layer by layer), and ``legibility`` (is every text at
 least 8 pt where the book shows the figure?)."""
-from .curves import accuracy_curves, loss_curves, transform_curves
+from .curves import accuracy_curves, loss_curves, margin_curves, transform_curves
 from .images import amplify, image_grid, image_kwargs, overlay, show_images, to_hwc
 from .layers import explanation_grid
 from .legibility import COLUMN_IN, MIN_PT, overlaps, shown_width, smallest_text_pt
@@ -27,6 +27,7 @@ __all__ = [
            "loss_curves",
            "map_grid",
            "map_pairs",
+           "margin_curves",
            "overlaps",
            "overlay",
            "pair_titles",

@@ -73,6 +73,28 @@ def loss_curves(grid, loss, names=("gradient sign", "random sign")):
     return fig
 
 
+def margin_curves(t, margins: dict, size=(6.0, 3.0)):
+    """The logit margin along each direction (``margins``: name → len(t)×N, first image shown;
+    names starting with "random" are drawn thin and grey, the first labelled), with the decision
+    boundary at 0 (chapter 1)."""
+    import matplotlib.pyplot as plt
+    t = np.asarray(t)
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    labelled = False
+    for name, m in margins.items():
+        m = np.asarray(m)
+        m = m[:, 0] if m.ndim == 2 else m
+        if name.startswith("random"):
+            ax.plot(t, m, color="0.6", lw=0.8, label=None if labelled else "random sign directions")
+            labelled = True
+        else:
+            ax.plot(t, m, lw=2, label=name)
+    ax.axhline(0, color="k", lw=0.8, ls="--")
+    _style(ax, "step size along the direction (L∞)", "logit margin z_y − max z_j")
+    ax.legend(fontsize=FONT)
+    return fig
+
+
 def transform_curves(results: dict, params: dict | None = None, title: str | None = None, size=2.3):
     """One panel per transform: accuracy vs strength, one line per model (chapter 3).
 
