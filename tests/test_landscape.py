@@ -32,7 +32,7 @@ def test_margin_along_is_exactly_linear_for_a_linear_model():
     # for a linear model the margin is linear minus a max of linear functions: concave, piecewise linear
     second = m["d"][2:] - 2 * m["d"][1:-1] + m["d"][:-2]
     assert (second <= 1e-5).all()
-    z_end = model((x + 0.2 * d))
+    z_end = model(x + 0.2 * d)
     assert m["d"][-1].sub(z_end[[0, 1], y] - z_end.masked_fill(
         torch.nn.functional.one_hot(y, 5).bool(), float("-inf")).max(1).values).abs().max() < 1e-5
     with pytest.raises(ValueError, match="directions"):
