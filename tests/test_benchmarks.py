@@ -85,3 +85,25 @@ def test_only_panels_merges_rows_into_the_existing_report(tmp_path, monkeypatch)
     md = (tmp_path / "benchmarks" / "report.md").read_text()
     assert "| Pathways (x) | 30 | 40 | 70 |" in md and "precompute``: 9 s" in md
     assert "later run (``--only panels``): Pathways, MapComparison on" in md and "load 4" in md
+
+
+def test_only_lab_adds_the_browser_section(tmp_path, monkeypatch):
+    secs = {"limit": 2.0, "limit_chunked": 1.5, "advlab": 1.5, "torchattacks": 2.0, "captum.robust": 2.5}
+    old = {"machine": {"cpu": "x", "cores": 2, "threads": 2, "torch": "t", "repeats": 5},
+           "attacks": [{"model": "m", "steps": 10, "batch": 256, "advlab_batch_size": 64, "seconds": secs,
+                        "accuracy": None}], "interpreters": [], "slider": []}
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "report.json").write_text(json.dumps(old))
+    row = {"panel": "MapComparison", "control": "ε", "presses": 24, "first_p50_ms": 150.0, "first_p95_ms": 310.0,
+           "again_p50_ms": 120.0, "again_p95_ms": 180.0, "size": "528x544 shown 528x544", "panel_size": "930x700",
+           "problems": [], "missed": 0}
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    monkeypatch.setattr(bench, "bench_lab", lambda: [row])
+    monkeypatch.setattr(bench, "bench_slider", lambda *a, **k: pytest.fail("only the browser may run"))
+    bench.main(["--only", "lab", "--note", "quiet"])
+    res = json.loads((tmp_path / "benchmarks" / "report.json").read_text())
+    assert res["lab"]["rows"] == [row] and res["slider"] == []
+    md = (tmp_path / "benchmarks" / "report.md").read_text()
+    assert "| MapComparison | ε | 150 | 310 | 120 | 180 | 528x544 shown 528x544 | 930x700 |" in md
+    assert "Goal: p95 ≤ 200 ms" in md and "quiet" in md
+    assert bench._percentile([100.0, None], 50) == 10050.0   # a press that never redrew counts as 20 s
