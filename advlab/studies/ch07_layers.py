@@ -279,6 +279,11 @@ def _attack(model, name: str, seed: int):
 
 
 def _correct(model, atk, x, y, batch: int = 250) -> np.ndarray:
+    """Per image: classified correctly after ``atk``? An advlab attack gets every image in one call
+    (it batches itself, one seeded random start for the whole sample, as ``run`` draws it); a
+    torchattacks one ``batch`` at a time."""
+    if isinstance(atk, attacks.Attack):
+        return (metrics.predict(model, atk(x, y)) == y).numpy()
     out = []
     for i in range(0, len(x), batch):
         with torch.enable_grad():
