@@ -173,3 +173,25 @@ def test_chapter_3_claims_and_tables():
     paper = ch03.paper_table(out)._repr_markdown_().splitlines()
     assert paper[2].startswith("| standard | 83.32 | 16.83 | 20% | 80.0 [") and paper[2].endswith("| 40% |")
     assert paper[6].startswith("| PGD-L2 4 / PGD-L2 0.5 | 74.12 | 22.53 | 30% |")
+
+
+def test_chapter_3_judges_every_level_and_the_reading_follows_the_verdicts():
+    assert {(t, v) for t, v, _ in ch03.CLAIMS} == {(t, v) for t, (_f, _p, lv) in al.transforms.TRANSFORMS.items()
+                                                   for v in lv if v != ch03.IDENTITY[t]}
+    acc = {}
+    for m in ch03.MODELS:
+        at = m not in ch03.CONTROLS
+        for t, v, _ in ch03.CLAIMS:
+            acc[t, v, m] = 0.25
+        acc["saturate", 2, m] = 0.6 if at else 0.8
+        acc["stylize", 0.5, m] = 0.45 if at else 0.32       # AT keeps 75 %, the controls 40 %
+        acc["patch_shuffle", 2, m] = 0.10 if at else 0.50   # AT far below in raw accuracy and kept
+    out = fake_outcomes(acc)
+    text = ch03.reading(out)
+    lines = text.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("* **Patch shuffling (k)**")
+    assert "in raw accuracy, holds at 2;" in lines[2] and "does not hold at 4, 8" in lines[2]
+    # equal raw accuracies from a lower start: the AT models keep more at every strength
+    assert "in raw accuracy, holds at 0.5; cannot tell at this sample size at 0.25, 0.75, 1;" in lines[0]
+    assert "in the kept fraction, holds at 0.25, 0.5, 0.75, 1." in lines[0]
+    assert len(ch03.claims_table(out).rows) == len(ch03.CLAIMS) == 12

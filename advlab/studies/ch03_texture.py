@@ -23,10 +23,15 @@ COLUMNS = [("saturate", 2), ("stylize", 0.5), ("saturate", 8), ("saturate", 64),
            ("patch_shuffle", 2), ("patch_shuffle", 4), ("patch_shuffle", 8)]
 HEADERS = ["original", "stylised s=0.5", "saturated p=8", "p=64", "shuffled k=2", "k=4", "k=8"]
 ORIGINAL = ("saturate", 2)
-#: The claims tested, as (transform, level, direction) with direction "more" when AT models
-#: keep more than the controls, else "less".
-CLAIMS = [("stylize", 0.5, "more"), ("saturate", 8, "more"), ("saturate", 64, "more"),
-          ("patch_shuffle", 4, "less"), ("patch_shuffle", 8, "less")]
+#: The paper's direction per transform: AT models keep "more" than the controls under stylisation
+#: and saturation, "less" under patch shuffling.
+WANT = {"stylize": "more", "saturate": "more", "patch_shuffle": "less"}
+#: The level of each transform that leaves the image as it is.
+IDENTITY = {"stylize": 0.0, "saturate": 2, "patch_shuffle": 1}
+#: The claims tested, as (transform, level, direction): every level of every transform but the
+#: identity, so a claim is judged wherever the chapter shows it, not at one level picked by eye.
+CLAIMS = [(t, v, WANT[t]) for t in ("stylize", "saturate", "patch_shuffle")
+          for v in transforms.TRANSFORMS[t][2] if v != IDENTITY[t]]
 
 
 def load() -> dict:
@@ -92,6 +97,29 @@ def claim_verdicts(out: dict, transform: str, level, want: str) -> tuple[str, st
     frac = report.every(report.verdict(report.paired_ratio(after[a], before[a], after[c], before[c]), direction)
                         for a in at for c in CONTROLS)
     return raw, frac
+
+
+def reading(out: dict) -> str:
+    """The claims table in words, per transform: at which levels each verdict came out, on raw
+    accuracy and on the kept fraction (generated from the verdicts, so the text cannot disagree)."""
+    names = {"stylize": "Stylisation (strength s)", "saturate": "Saturation (p)",
+             "patch_shuffle": "Patch shuffling (k)"}
+    lines = []
+    for t in ("stylize", "saturate", "patch_shuffle"):
+        levels = [v for tt, v, _ in CLAIMS if tt == t]
+        verdicts = {v: claim_verdicts(out, t, v, WANT[t]) for v in levels}
+        parts = []
+        for i, what in enumerate(("raw accuracy", "the kept fraction")):
+            by = {k: [f"{v:g}" for v in levels if verdicts[v][i] == k] for k in (report.HOLDS, report.DOES_NOT_HOLD,
+                                                                                 report.CANNOT_TELL)}
+            said = "; ".join(f"{k} at {', '.join(v)}" for k, v in by.items() if v)
+            parts.append(f"in {what}, {said}")
+        at = [kept(out, t, v, m) for v in levels for m in out[t][v] if m not in CONTROLS]
+        ctrl = [kept(out, t, v, c) for v in levels for c in CONTROLS]
+        lines.append(f"* **{names[t]}**, AT models keep {WANT[t]} than both controls: " + "; ".join(parts)
+                     + f". Kept fractions over these levels: AT models {min(at):.2f}–{max(at):.2f}, "
+                     f"controls {min(ctrl):.2f}–{max(ctrl):.2f}.")
+    return "\n".join(lines)
 
 
 def claims_table(out: dict) -> report.Table:
