@@ -25,6 +25,7 @@ from .common import (
                      random_sign_noise,
                      rates,
                      shift_summary,
+                     stratified_sample,
                      transform_outcomes,
                      zoo_table,
 )
@@ -47,6 +48,7 @@ __all__ = [
                      "random_sign_noise",
                      "rates",
                      "shift_summary",
+                     "stratified_sample",
                      "transform_outcomes",
                      "zoo_table",
 ]
