@@ -194,6 +194,11 @@ def explanation_figure(results: dict, label: str, idx, adversarial: bool = True)
                                                                             for i in idx])
 
 
+def _diagnosis(results: dict) -> dict:
+    """Label → diagnosis, from ``run``'s output or from the diagnoses themselves."""
+    return results["diagnosis"] if "diagnosis" in results else results
+
+
 # -- tables ------------------------------------------------------------------------------------
 def _pct(v: float) -> str:
     return f"{100 * v:+.1f}" if v < 0 else f"{100 * v:.1f}"
@@ -216,6 +221,7 @@ def table1(d: dict) -> report.Table:
 def noise_table(results: dict) -> report.Table:
     """The control perturbation: Acc_i on explanations of images with random ±ε sign noise, beside
     PGD-40's, per classifier."""
+    results = _diagnosis(results)
     t = report.Table(["layer", *[f"{lab}: PGD-40" for lab in DIAGNOSED], *[f"{lab}: sign noise" for lab in DIAGNOSED]])
     for i, layer in enumerate(LAYERS):
         t.add(layer, *[report.from_outcomes(results[lab]["adv"][:, i]) for lab in DIAGNOSED],
@@ -226,6 +232,7 @@ def noise_table(results: dict) -> report.Table:
 def pooling_table(results: dict) -> report.Table:
     """Share of max-pooling windows whose argmax changes, PGD-40 against sign noise, per pooling
     stage and classifier (mean over images with a bootstrap interval), beside the paper's."""
+    results = _diagnosis(results)
     t = report.Table(["pooling after", "paper (PGD-40)", *[f"{lab}: PGD-40" for lab in DIAGNOSED],
                       *[f"{lab}: noise" for lab in DIAGNOSED]])
     for j, s in enumerate(POOLS):
@@ -251,6 +258,7 @@ def misclass_rates(d: dict, true: int) -> dict:
 def misclass_table(results: dict) -> report.Table:
     """Where the paper's two examples go: of the adversarial 0s, the share that becomes 6; of the
     7s, the share that becomes 3; and the most common adversarial class, per classifier."""
+    results = _diagnosis(results)
     t = report.Table(["true class", "paper", *[f"{lab}: paper's class" for lab in DIAGNOSED],
                       *[f"{lab}: most common" for lab in DIAGNOSED]])
     for true, (to, pct) in PAPER_MISCLASS.items():
@@ -377,6 +385,7 @@ CLAIMS = (
 
 def claim_verdicts(results: dict, record: dict) -> list[dict]:
     """One dict per claim of ``CLAIMS``: classifier label → verdict (claim 6: the key "TRADES")."""
+    results = _diagnosis(results)
     out: list[dict] = [{} for _ in CLAIMS]
     last = len(LAYERS) - 1
     for lab in DIAGNOSED:
@@ -416,6 +425,7 @@ def claims_table(results: dict, record: dict) -> report.Table:
 
 def reading(results: dict, record: dict) -> str:
     """The results in words, generated from them (one paragraph per classifier, one on pooling)."""
+    results = _diagnosis(results)
     verdicts = claim_verdicts(results, record)
     lines = []
     for lab in DIAGNOSED:
