@@ -33,10 +33,12 @@ def eps_curves(models: dict, eps, x, y) -> dict:
             for label, model in models.items() for name, (attack, kw) in CURVE_ATTACKS.items()}
 
 
-def madry_table(model, x, y, name: str = "mnist_cnn_at") -> report.Table:
+def madry_table(model, x, y, name: str = "mnist_cnn_at", sample: str | None = None) -> report.Table:
     """Madry et al.'s attacks at ε = 0.3 (FGSM; PGD-40 and PGD-100, step 0.01, random start) on
     ``model`` (the zoo's ``name``) and ``x``: the paper's row, ours, and the zoo manifest's
-    figures, every accuracy with its 95 % interval."""
+    figures, every accuracy with its 95 % interval. ``sample`` says what ``x`` is (default: a
+    seeded class-stratified draw of ``len(x)`` images, as :func:`~advlab.studies.stratified_sample`
+    gives)."""
     atks = [attacks.FGSM(model, eps=0.3), attacks.PGD(model, eps=0.3, steps=40, alpha=0.01),
             attacks.PGD(model, eps=0.3, steps=100, alpha=0.01)]
     ours = [report.from_outcomes(metrics.correct(model, x, y, a)) for a in [None, *atks]]
@@ -44,7 +46,7 @@ def madry_table(model, x, y, name: str = "mnist_cnn_at") -> report.Table:
     return report.side_by_side(list(MADRY_2018_MNIST), {
         "Madry et al. 2018 (paper, full test set)": [report.from_percent(v, MNIST_TEST_N)
                                                      for v in MADRY_2018_MNIST.values()]}, {
-        f"advlab `{name}`, first {len(x)} test images": ours,
+        f"advlab `{name}`, {sample or f'{len(x)} test images, stratified, seeded'}": ours,
         f"advlab manifest: full test set / first {robust.n:,}": [clean, None, robust, None]})
 
 
