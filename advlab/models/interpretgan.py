@@ -105,6 +105,7 @@ class ExplanationGenerator(nn.Module):
         self.prefix.load_state_dict(source.state_dict())
 
     def train(self, mode: bool = True):
+        """Training mode for the compression network and the generator; the prefix stays in eval mode."""
         super().train(mode)
         self.prefix.eval()  # frozen: the parent's function in every mode
         return self

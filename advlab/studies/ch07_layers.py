@@ -256,19 +256,15 @@ def misclass_rates(d: dict, true: int) -> dict:
 
 
 def misclass_table(results: dict) -> report.Table:
-    """Where the paper's two examples go: of the adversarial 0s, the share that becomes 6; of the
-    7s, the share that becomes 3; and the most common adversarial class, per classifier."""
+    """Where the paper's two examples go, per classifier: of the adversarial 0s, the share that
+    becomes 6; of the 7s, the share that becomes 3; and the most common adversarial class."""
     results = _diagnosis(results)
-    t = report.Table(["true class", "paper", *[f"{lab}: paper's class" for lab in DIAGNOSED],
-                      *[f"{lab}: most common" for lab in DIAGNOSED]])
+    t = report.Table(["true class", "model", "paper", "our share to the paper's class", "most common here"])
     for true, (to, pct) in PAPER_MISCLASS.items():
-        cells, common = [], []
         for lab in DIAGNOSED:
             r = misclass_rates(results[lab], true)
-            cells.append(r[to])
             best = max((c for c in r if c != true), key=lambda c: r[c].k)
-            common.append(f"{best}: {r[best]}")
-        t.add(str(true), f"{pct} % → {to}", *cells, *common)
+            t.add(str(true), lab, f"{pct} % → {to}", r[to], f"{best}: {r[best]}")
     return t
 
 
@@ -341,14 +337,14 @@ def outcomes(record: dict, pool: str, attack: str) -> np.ndarray:
 def table2(record: dict) -> report.Table:
     """Zheng et al.'s Table 2 beside ours: accuracy of the max- and the average-pooling TRADES
     models under each attack, and avg − max paired on the images (McNemar)."""
-    t = report.Table(["attack", "paper max", "paper avg", "our max", "our avg", "avg − max (paired)"])
+    t = report.Table(["attack", "paper max / avg", "our max", "our avg", "avg − max (paired)"])
     for j, name in enumerate((*TABLE2_ATTACKS, *STRONG)):
         a, b = outcomes(record, "avg", name), outcomes(record, "max", name)
-        paper = (PAPER_TABLE2["max"][j], PAPER_TABLE2["avg"][j]) if j < len(TABLE2_ATTACKS) else ("–", "–")
-        t.add(name, *paper, report.from_outcomes(b), report.from_outcomes(a), f"{report.mcnemar(a, b)}")
+        paper = f"{PAPER_TABLE2['max'][j]} / {PAPER_TABLE2['avg'][j]}" if j < len(TABLE2_ATTACKS) else "–"
+        t.add(name, paper, report.from_outcomes(b), report.from_outcomes(a), f"{report.mcnemar(a, b)}")
     worst = {p: np.logical_and.reduce([outcomes(record, p, k) for k in (*TABLE2_ATTACKS, *STRONG)])
              for p in ("max", "avg")}
-    t.add("worst of all", "–", "–", report.from_outcomes(worst["max"]), report.from_outcomes(worst["avg"]),
+    t.add("worst of all", "–", report.from_outcomes(worst["max"]), report.from_outcomes(worst["avg"]),
           f"{report.mcnemar(worst['avg'], worst['max'])}")
     return t
 

@@ -10,8 +10,8 @@ from .base import Context, Objective
 
 
 class InterpretGANLoss(Objective):
-    """Chapter 7: trains an ``advlab.models.ExplanationGenerator`` x̂ = G(C(h_l(x))) against ``context.parent``
-    (the classifier f), after Zheng et al.'s Eq. (4): min_G max_D V(D, G) − λ·L_I(G), with
+    """InterpretGAN (chapter 7): trains an ``advlab.models.ExplanationGenerator`` x̂ = G(C(h_l(x)))
+    against ``context.parent`` (the classifier f), after Zheng et al.'s Eq. (4): min_G max_D V(D, G) − λ·L_I(G), with
 
         V(D, G) = E_x[log D(x)] + E_x[log(1 − D(x̂))]        (the GAN game on MNIST digits)
         L_I(G)  = E_x Σ_y f(y | x) log f(y | x̂)              (the variational bound on I(x̂; f(x)))
