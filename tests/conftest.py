@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 import torch
 
@@ -54,3 +56,24 @@ def cifar_model():
 def hook_count(model):
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
                for m in model.modules())
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session (the book's pages and the live JupyterLab test:
+    playwright's sync API cannot be started twice in one process)."""
+    if CHROMIUM is None:
+        pytest.fail("headless Chromium is needed: `apt-get install chromium` (scripts/setup.sh does it as root), "
+                    "or deselect with -m 'not browser' / ADVLAB_NO_BROWSER=1")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"])
+        yield b
+        b.close()
+
+

@@ -164,20 +164,6 @@ def server(built_book):
     httpd.shutdown()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("headless Chromium is needed: `apt-get install chromium` (scripts/setup.sh does it as root), "
-                    "or deselect with -m 'not browser' / ADVLAB_NO_BROWSER=1")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"])
-        yield b
-        b.close()
-
-
 def _pages(html):
     skip = {"genindex.html", "search.html", "py-modindex.html"}
     return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")

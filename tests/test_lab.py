@@ -18,22 +18,17 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def notebook_page(tmp_path_factory):
-    if lab.CHROMIUM is None:
-        pytest.fail("headless Chromium is needed: `apt-get install chromium` (scripts/setup.sh does it as root), "
-                    "or deselect with -m 'not browser' / ADVLAB_NO_BROWSER=1")
-    from playwright.sync_api import sync_playwright
+def notebook_page(tmp_path_factory, browser):
     root = tmp_path_factory.mktemp("lab")
     nb = new_notebook(cells=[new_code_cell("import advlab as al\npanel = al.widgets.AttackExplorer.example()\npanel")],
                       metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}})
     nbformat.write(nb, root / "live.ipynb")
-    with lab.Lab(root) as server, sync_playwright() as p:
-        browser = lab.launch(p)
+    with lab.Lab(root) as server:
+        page, problems = lab.open_notebook(browser, server, "live.ipynb", timeout=240)
         try:
-            page, problems = lab.open_notebook(browser, server, "live.ipynb", timeout=240)
             yield page, problems
         finally:
-            browser.close()
+            page.close()
 
 
 def test_slider_moves_redraw_the_live_panel(notebook_page):
