@@ -69,6 +69,7 @@ class Panel:
     """
 
     CHAPTER: int | None = None
+    EPS_VALUES: tuple = ()  # the ε stops ``precompute`` fills when given none
     dynamic: list  # the artists ``draw`` changes, set by ``build_figure``
 
     def __init__(self, cache_size: int = 256):
@@ -195,6 +196,16 @@ class Panel:
             return False
         self.state, self.image.value, self.message.value = state, png, ""
         return True
+
+    def precompute(self, eps_values=None) -> float:
+        """Fill the cache for the current settings at each ε of ``eps_values`` (default: the panel's
+        ``EPS_VALUES``) through ``compute``; returns the seconds it took."""
+        import time
+        t0 = time.perf_counter()
+        p = self.params()
+        for eps in self.EPS_VALUES if eps_values is None else eps_values:
+            self.compute(**{**p, "eps": eps})
+        return time.perf_counter() - t0
 
     def png(self) -> bytes:
         """The figure as a PNG, redrawing only what changed (:class:`Renderer`)."""

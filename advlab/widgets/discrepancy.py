@@ -100,6 +100,7 @@ class InterpretationDiscrepancy(UploadPanel):
     """
 
     CHAPTER = 4
+    EPS_VALUES = EPS_VALUES
 
     def __init__(self, models, images, labels, classes=None, eps=0.3, steps=20, ig_steps=16, threads=1,
                  cache_size=256):
@@ -208,15 +209,6 @@ class InterpretationDiscrepancy(UploadPanel):
                 self._cache.move_to_end(k)
         return [found[k] for _, k, _ in wanted]
 
-    def precompute(self, eps_values=EPS_VALUES) -> float:
-        """Fill the cache for the current model and image at each ε of ``eps_values``; returns
-        the seconds it took."""
-        import time
-        t0 = time.perf_counter()
-        p = self.params()
-        for eps in eps_values:
-            self.compute(**{**p, "eps": eps})
-        return time.perf_counter() - t0
 
     def compute(self, model, index, eps, use_upload):
         eps = self.ranges()["eps"].check(eps, "ε")

@@ -46,6 +46,7 @@ class LayerExplorer(Panel):
     """
 
     CHAPTER = 7
+    EPS_VALUES = EPS_VALUES
 
     def __init__(self, models: dict, images, labels, classes=None, eps=0.3, steps=40, cache_size=512):
         if not isinstance(models, dict) or not 1 <= len(models) <= 4:
@@ -150,14 +151,6 @@ class LayerExplorer(Panel):
         return LayerState(f"image {index}", model, eps, x[0], x_adv[0], y, pred, pred_adv,
                           torch.stack([clean[0], adv[0]])[:, :, 0], [clean[1], adv[1]], title)
 
-    def precompute(self, eps_values=EPS_VALUES) -> float:
-        """Fill the cache for the current image and model at each ε; returns the seconds it took."""
-        import time
-        t0 = time.perf_counter()
-        p = self.params()
-        for e in eps_values:
-            self.compute(**{**p, "eps": e})
-        return time.perf_counter() - t0
 
     # -- drawing -----------------------------------------------------------------------------
     def build_figure(self):

@@ -98,6 +98,7 @@ class Pathways(UploadPanel):
     """
 
     CHAPTER = 8
+    EPS_VALUES = tuple(i / 255 for i in range(17))
 
     def __init__(self, models, images, labels, classes=None, benign=None, target=None, attack="pgd", eps=8 / 255,
                  compare=2 / 255, share=0.1, connections=3, filter="most_changed", layer=None, channel=0, n_images=16,
@@ -239,15 +240,15 @@ class Pathways(UploadPanel):
         key = (*ident, model, "means", what, layer)
         return self._cached(key, lambda: activations(self.nets[model], x, [layer])[layer].mean(dim=(0, 2, 3)))
 
-    def precompute(self, eps_values) -> float:
-        """Fill the cache for the current settings at each ε of ``eps_values`` (attack and graph);
-        returns the seconds it took."""
+    def precompute(self, eps_values=None) -> float:
+        """Fill the cache for the current settings at each ε of ``eps_values`` (attack and graph;
+        default ``EPS_VALUES``, the slider's stops 0 … 16/255); returns the seconds it took."""
         import time
         t0 = time.perf_counter()
         p = self.params()
         xb, ident, _, xt = self._batches(p["model"], p["benign"], p["target"], p["use_upload"])
         t = self.classes.index(p["target"])
-        for eps in eps_values:
+        for eps in self.EPS_VALUES if eps_values is None else eps_values:
             eps = C.eps_range(True, EPS_MAX).check(eps, "ε")
             self._pathway(p["model"], xb, ident, xt, t, p["attack"], eps, p["share"], p["connections"])
         return time.perf_counter() - t0

@@ -65,6 +65,7 @@ class UnderFire(UploadPanel):
     """
 
     CHAPTER = 5
+    EPS_VALUES = EPS_VALUES
 
     def __init__(self, model, interpreters: dict, images, labels, classes=None, calibration=None, eps=8 / 255,
                  steps=10, lam=50.0, cache_size=512):
@@ -198,14 +199,6 @@ class UnderFire(UploadPanel):
         return FireState(source, attack, interpreter, target_map, eps, x[0], x_adv[0], y, t, pred, pred_adv,
                          float(p[1, pred_adv]), torch.stack([clean, adv]), l1, detected, title, outcome, verdict)
 
-    def precompute(self, eps_values=EPS_VALUES) -> float:
-        """Fill the cache for the current image and settings at each ε; returns the seconds it took."""
-        import time
-        t0 = time.perf_counter()
-        p = self.params()
-        for e in eps_values:
-            self.compute(**{**p, "eps": e})
-        return time.perf_counter() - t0
 
     # -- drawing -------------------------------------------------------------------------
     def build_figure(self):
