@@ -193,3 +193,90 @@ def test_constructor_arguments_follow_one_rule(built, name):
     for arg in [p.name for p in inspect.signature(cls.__init__).parameters.values() if isinstance(p.default, str)]:
         with pytest.raises(ValueError, match=f"unknown {arg} 'nonsense'; accepted values: "):
             cls.example(**{arg: "nonsense"})
+
+
+# -- (d) the background prefetch ---------------------------------------------------------------
+def _stops_to_visit(panel):
+    """A few of the main slider's stops other than the current one (the ends and the middle)."""
+    stops = panel.stops()
+    here = panel.main_control()[1].value
+    return [v for v in dict.fromkeys([stops[1], stops[len(stops) // 2], stops[-1]]) if v != here]
+
+
+def test_prefetch_fills_every_stop_so_moves_only_draw(panel):
+    """After the prefetch thread ends, every stop of the main slider is cached: moving there adds no
+    cache entry (nothing computed), and the picture is the one a panel without prefetch shows."""
+    name, control = panel.main_control()
+    assert panel.start_prefetch().join(120) is None and not panel.prefetch_thread.is_alive()
+    cached = set(panel._cache)
+    fresh = type(panel).example()
+    for v in _stops_to_visit(panel):
+        control.value = v
+        assert set(panel._cache) == cached, f"{type(panel).__name__}: {name}={v} was not prefetched"
+        fresh.main_control()[1].value = v
+        assert panel.image.value == fresh.image.value
+
+
+def test_a_move_stops_the_running_prefetch_and_restarts_it_from_there(panel):
+    """A prefetch started before a move computes nothing after it (the move bumps the generation);
+    the live display's new thread fills from the new value, and the picture is the one a panel
+    without prefetch shows."""
+    import threading
+    computed_by = []
+    compute = panel.compute
+    def recording(**params):
+        computed_by.append(threading.current_thread().name)
+        return compute(**params)
+    panel.compute = recording
+    name, control = panel.main_control()
+    target = _stops_to_visit(panel)[-1]
+    with panel._lock:  # the thread waits for its first stop while the move happens
+        old = panel.start_prefetch()
+        panel.prefetch = True
+        control.value = target
+    old.join(120)
+    new = panel.prefetch_thread
+    assert new is not old
+    new.join(120)
+    assert old.name not in computed_by and old.name != new.name
+    assert computed_by.count(threading.main_thread().name) == 1
+    fresh = type(panel).example()
+    fresh.main_control()[1].value = target
+    assert panel.image.value == fresh.image.value
+
+
+def test_show_live_turns_the_prefetch_on_and_the_book_does_not(panel, monkeypatch):
+    monkeypatch.setenv("ADVLAB_BOOK", "1")
+    panel._ipython_display_()
+    assert panel.prefetch is False and panel.prefetch_thread is None
+    monkeypatch.delenv("ADVLAB_BOOK")
+    panel._ipython_display_()
+    assert panel.prefetch is True and panel.prefetch_thread is not None
+    panel.prefetch_thread.join(120)
+
+
+def test_a_move_waits_for_at_most_one_prefetched_stop(panel):
+    """The prefetch yields to a waiting callback (a lock alone is not fair: the thread could take it
+    back stop after stop): after the callback starts waiting, at most one more stop is computed
+    before it runs."""
+    import threading
+    import time
+    events = []
+    compute = panel.compute
+    def slow(**params):
+        background = threading.current_thread() is not threading.main_thread()
+        events.append("stop" if background else "move")
+        if background:
+            time.sleep(0.02)
+        return compute(**params)
+    panel.compute = slow
+    name, control = panel.main_control()
+    target = _stops_to_visit(panel)[-1]
+    thread = panel.start_prefetch()
+    while "stop" not in events:
+        time.sleep(0.001)
+    events.append("waiting")
+    control.value = target
+    thread.join(120)
+    after = events[events.index("waiting") + 1:]
+    assert "move" in after and after[:after.index("move")].count("stop") <= 1, events

@@ -14,6 +14,10 @@ Speed (``benchmarks/report.md``): panels compute with copies of their models in 
 norm is folded into the convolutions (:func:`advlab.models.fold_batchnorm`: the same outputs
 to ~1e-6, about 18 % faster per attack step at batch 1), made when the panel is created;
 results are cached per control value; a frame redraws only the artists whose content changed.
+Shown live in a kernel, a panel also fills its cache in the background: after each picture a
+thread computes the main slider's other stops, nearest first (:meth:`Panel.start_prefetch`), so
+a student's next move finds its value computed; the thread and the callbacks take turns (one
+lock), so the numbers are the ones a move would compute and torch never runs twice at once.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ import html
 import logging
 import os
 import re
+import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -77,6 +83,11 @@ class Panel:
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = self.ranges()["cache_size"].check(cache_size, "cache_size")
         self._quiet = 0
+        self._lock = threading.RLock()  # compute and draw: the callbacks' thread or the prefetch, one at a time
+        self._waiting = 0               # callbacks waiting for the lock: the prefetch lets them go first
+        self._generation = 0            # bumped at each picture: an older prefetch stops
+        self.prefetch = False           # set by the live display (``show``): fill the cache in the background
+        self.prefetch_thread: threading.Thread | None = None
         self.state = None
         self.message = W.HTML(value="")
         self.image = W.Image(format="png")
@@ -184,9 +195,11 @@ class Panel:
         if self._quiet:
             return False
         try:
-            state = self.compute(**self.params())
-            self.draw(state)
-            png = self.png()
+            with self._turn():
+                self._generation += 1
+                state = self.compute(**self.params())
+                self.draw(state)
+                png = self.png()
         except ValueError as err:
             self.show_error(err)
             return False
@@ -195,16 +208,82 @@ class Panel:
             self.show_error(err)
             return False
         self.state, self.image.value, self.message.value = state, png, ""
+        if self.prefetch:
+            self.start_prefetch()
         return True
+
+    @contextmanager
+    def _turn(self):
+        """The lock, for a callback: the prefetch waits (``_waiting``) until the callback has had it."""
+        self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def main_control(self) -> tuple[str, object]:
+        """The ``params()`` name and the control of the panel's main slider (default ε)."""
+        return "eps", self.eps
+
+    def stops(self) -> list:
+        """Every value the main slider can take: a selection slider's options, or a number slider's
+        ``min + k·step`` up to ``max``."""
+        _, control = self.main_control()
+        if hasattr(control, "options"):
+            return [v for _, v in control.options] if control.options and isinstance(control.options[0], tuple) \
+                else list(control.options)
+        n = round((control.max - control.min) / control.step)
+        return [round(control.min + k * control.step, 12) for k in range(n + 1)]
+
+    def start_prefetch(self) -> threading.Thread:
+        """Compute, in a background thread, the main slider's other stops for the current settings
+        (nearest to the current value first) into the cache, so the next moves only draw. It takes
+        turns with the callbacks (one lock, one stop at a time) and stops as soon as the panel shows
+        another picture, which starts a fresh one from there. Returns the thread (``join`` it to wait)."""
+        name, _ = self.main_control()
+        params, generation = self.params(), self._generation
+        stops, here = self.stops(), params[name]
+        if isinstance(here, (int, float)) and not isinstance(here, bool):
+            at = min(range(len(stops)), key=lambda k: abs(stops[k] - here))
+        else:
+            at = stops.index(here) if here in stops else 0
+        values = [stops[k] for k in sorted(range(len(stops)), key=lambda k: abs(k - at))]
+
+        def run():
+            for v in values:
+                while self._waiting:  # a lock is not fair: without this the thread could take it back at once
+                    time.sleep(0.002)
+                with self._lock:
+                    if self._generation != generation:
+                        return
+                    try:
+                        self.compute(**{**params, name: v})
+                    except Exception:  # a stop the settings cannot take: the move will show why
+                        log.debug("prefetch of %s=%r failed", name, v, exc_info=True)
+
+        self.prefetch_thread = threading.Thread(target=run, name=f"{type(self).__name__}-prefetch-{generation}",
+                                                daemon=True)
+        self.prefetch_thread.start()
+        return self.prefetch_thread
+
+    def show_live(self):
+        """The live widget, with the background prefetch on (:meth:`start_prefetch`)."""
+        self.prefetch = True
+        self.start_prefetch()
+        return self.widget()
 
     def precompute(self, eps_values=None) -> float:
         """Fill the cache for the current settings at each ε of ``eps_values`` (default: the panel's
         ``EPS_VALUES``) through ``compute``; returns the seconds it took."""
-        import time
         t0 = time.perf_counter()
         p = self.params()
         for eps in self.EPS_VALUES if eps_values is None else eps_values:
-            self.compute(**{**p, "eps": eps})
+            with self._lock:
+                self.compute(**{**p, "eps": eps})
         return time.perf_counter() - t0
 
     def png(self) -> bytes:
@@ -217,7 +296,7 @@ class Panel:
 
     def _ipython_display_(self):
         from IPython.display import display
-        display(self.widget())
+        display(self.widget() if in_book() else self.show_live())
 
     def static(self, control, values):
         """The static twin: precompute one frame per value of ``control`` and return a
@@ -254,7 +333,7 @@ def show(panel, control, values):
     import ipywidgets as W
     from IPython.display import display
     if not in_book():
-        display(panel.widget())
+        display(panel.show_live())
         return
     display(panel.static(control, values))
     acc = W.Accordion(children=[panel.widget()], selected_index=None)

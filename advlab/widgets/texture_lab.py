@@ -110,6 +110,10 @@ class TextureLab(UploadPanel):
     def _levels(self, name):
         return [(f"{v:g}", v) for v in transforms.TRANSFORMS[name][2]]
 
+    def main_control(self):
+        """The transform's strength (``level``): its values are the ones the background prefetch fills."""
+        return "level", self.level
+
     def _on_transform(self, change):
         if change["new"] not in transforms.TRANSFORMS:  # the panel's message, not a traceback
             self.show_error(ValueError(f"unknown transform {change['new']!r}; accepted values: "
