@@ -280,3 +280,39 @@ def test_a_move_waits_for_at_most_one_prefetched_stop(panel):
     thread.join(120)
     after = events[events.index("waiting") + 1:]
     assert "move" in after and after[:after.index("move")].count("stop") <= 1, events
+
+
+def test_the_prefetch_waits_while_the_kernel_runs_a_cell(panel, monkeypatch):
+    """Hooked to IPython's cell events (a stand-in shell here), the prefetch computes nothing while a
+    cell runs (Run All must not share the CPU with it) and resumes when the cell ends."""
+    import time
+
+    from advlab.widgets import base
+
+    class Events:
+        def __init__(self):
+            self.callbacks = {}
+
+        def register(self, name, fn):
+            self.callbacks.setdefault(name, []).append(fn)
+
+    class Shell:
+        events = Events()
+
+    kernel = base.KernelActivity()
+    monkeypatch.setattr(base, "KERNEL", kernel)
+    shell = Shell()
+    kernel.hook(shell)
+    kernel.hook(shell)                              # once per shell
+    assert [len(v) for v in shell.events.callbacks.values()] == [1, 1] and kernel.busy  # hooked inside a cell
+    computed = []
+    compute = panel.compute
+    panel.compute = lambda **p: computed.append(p) or compute(**p)
+    thread = panel.start_prefetch()
+    time.sleep(0.2)
+    assert computed == [] and thread.is_alive()
+    shell.events.callbacks["post_run_cell"][0](None)    # the cell ends
+    thread.join(120)
+    assert len(computed) == len(panel.stops())
+    shell.events.callbacks["pre_run_cell"][0](None)
+    assert kernel.busy

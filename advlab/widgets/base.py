@@ -17,7 +17,8 @@ results are cached per control value; a frame redraws only the artists whose con
 Shown live in a kernel, a panel also fills its cache in the background: after each picture a
 thread computes the main slider's other stops, nearest first (:meth:`Panel.start_prefetch`), so
 a student's next move finds its value computed; the thread and the callbacks take turns (one
-lock), so the numbers are the ones a move would compute and torch never runs twice at once.
+lock), so the numbers are the ones a move would compute and torch never runs twice at once, and
+it pauses while the kernel runs a cell (:data:`KERNEL`), so Run All is not slowed by it.
 """
 from __future__ import annotations
 
@@ -54,6 +55,41 @@ def pixel_ratio() -> float:
         log.warning("ADVLAB_PIXEL_RATIO must be a number in [1, 3], got %r: using 1", raw)
         return 1.0
     return ratio
+
+
+class KernelActivity:
+    """Whether the IPython kernel is running a cell, from its ``pre_run_cell`` / ``post_run_cell``
+    events (hooked by the first panel shown live; a widget callback is not a cell). A prefetch waits
+    while it is busy: two computations at once on a laptop's few cores slow both."""
+
+    def __init__(self):
+        self.busy = False
+        self.shell = None
+
+    def hook(self, shell=None) -> None:
+        """Listen to ``shell``'s events (default: the running IPython, if any), once per shell. Hooked
+        from inside a cell, the kernel is busy until that cell ends."""
+        if shell is None:
+            try:
+                from IPython import get_ipython
+            except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+                return
+            shell = get_ipython()
+        if shell is None or shell is self.shell:
+            return
+        shell.events.register("pre_run_cell", self._started)
+        shell.events.register("post_run_cell", self._ended)
+        self.shell, self.busy = shell, True
+
+    def _started(self, info=None) -> None:
+        self.busy = True
+
+    def _ended(self, result=None) -> None:
+        self.busy = False
+
+
+#: The kernel's activity, shared by every panel of the process.
+KERNEL = KernelActivity()
 
 
 class Panel:
@@ -255,7 +291,9 @@ class Panel:
 
         def run():
             for v in values:
-                while self._waiting:  # a lock is not fair: without this the thread could take it back at once
+                # a lock is not fair: without this the thread could take it back at once; and a cell
+                # running (Run All) goes first too
+                while self._waiting or KERNEL.busy:
                     time.sleep(0.002)
                 with self._lock:
                     if self._generation != generation:
@@ -271,7 +309,9 @@ class Panel:
         return self.prefetch_thread
 
     def show_live(self):
-        """The live widget, with the background prefetch on (:meth:`start_prefetch`)."""
+        """The live widget, with the background prefetch on (:meth:`start_prefetch`; it waits for
+        the cell showing the panel, and any later one, to end)."""
+        KERNEL.hook()
         self.prefetch = True
         self.start_prefetch()
         return self.widget()
