@@ -148,6 +148,41 @@ def test_chapters_display_markdown_tables(built_book):
         assert outputs, f"{chapter}: no table displayed with IPython.display.Markdown"
 
 
+def test_citations_and_code_listings_read_as_in_jupyterlab(built_book):
+    """Each chapter's citations print the labels its notebook shows in JupyterLab, in the same order,
+    linked to the references; each code listing (``al.report.source``) is a highlighted Python block
+    whose cell input the book hides."""
+    from bs4 import BeautifulSoup
+    for chapter in CHAPTERS:
+        nb = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text())
+        md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        written = ["[" + t + "]" for t in re.findall(r"\[\[([^\[\]]+)\]\]\(#cite-", md)]
+        soup = BeautifulSoup((built_book / "notebooks" / f"{chapter}.html").read_text(), "html.parser")
+        links = soup.select("article a.reference.internal[href*='references.html#']")
+        spans = list(dict.fromkeys(a.parent for a in links))
+        assert [" ".join(s.get_text().split()) for s in spans] == written, chapter
+        listings = [c for c in nb["cells"] if "al.report.source(" in "".join(c["source"])]
+        blocks = soup.select("article div.highlight-python pre")
+        for c in listings:
+            name = re.search(r"\.(\w+)\W*\)\s*$", "".join(c["source"])).group(1)
+            assert any(re.search(rf"(def|class) {name}\b", b.get_text()) for b in blocks), (chapter, name)
+        assert "al.report.source(" not in soup.select_one("article").get_text(), chapter
+
+
+def test_claims_page_lists_every_chapters_computed_verdicts(built_book):
+    """The claims page, read after the chapters, counts the verdicts of each chapter that tests
+    claims, and shows each chapter's table."""
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup((built_book / "book" / "claims.html").read_text(), "html.parser")
+    tables = soup.select("article table")
+    head = [th.get_text(strip=True) for th in tables[0].select("thead th")]
+    assert head == ["chapter", "claims", "hold", "do not hold", "cannot tell"]
+    rows = [[td.get_text(strip=True) for td in tr.select("td")] for tr in tables[0].select("tbody tr")]
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert all(sum(int(c) for c in r[2:]) > 0 for r in rows), rows
+    assert len(tables) == 1 + len(rows)
+
+
 # -- the browser --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -152,3 +152,76 @@ def test_side_by_side_puts_the_paper_first_and_marks_missing_values():
 
 def test_report_is_reachable_from_the_package():
     assert al.report.rate is report.rate
+
+
+# -- source: the taught code, from the package ---------------------------------------------------
+def test_source_is_the_objects_lines_in_its_file():
+    import textwrap
+    from pathlib import Path
+    shown = al.report.source(al.attacks.IterativeAttack.perturb)
+    assert shown.path == "advlab/attacks/iterative.py" and shown.name == "IterativeAttack.perturb"
+    lines = (Path(al.__file__).parent.parent / shown.path).read_text().splitlines(keepends=True)
+    assert shown.text == textwrap.dedent("".join(lines[shown.first - 1:shown.last]))
+    assert shown.text.startswith("def perturb(self, x, y, start):")
+    after = lines[shown.last:shown.last + 1]  # the method ends there: the file does, or a line outside it
+    assert not after or not after[0].startswith("        ")
+
+
+def test_source_markdown_is_a_python_block_headed_by_its_place():
+    md = al.report.source(al.attacks.FGSM)._repr_markdown_()
+    head, block = md.split("\n\n", 1)
+    assert head.startswith("`advlab/attacks/fgsm.py`, lines ") and head.endswith("`FGSM`")
+    assert block.startswith("```python\nclass FGSM(") and block.endswith("```\n")
+    # a listing holding a fence gets a longer one
+    tricky = al.report.Source("advlab/x.py", "f", 1, 3, 'def f():\n    """```py\n    ```"""\n')
+    assert tricky._repr_markdown_().split("\n\n", 1)[1].startswith("````python\n")
+
+
+def test_source_by_dotted_name_reaches_what_public_names_hide():
+    # al.interpret.pathways is the function; the module's private helper is still reachable by name
+    shown = al.report.source("advlab.interpret.pathways._influence")
+    assert shown.path == "advlab/interpret/pathways.py" and shown.text.startswith("def _influence(")
+
+
+@pytest.mark.parametrize("bad", [len, 3, "numpy.mean", "advlab.attacks.NoSuchAttack", al.attacks, "advlab"])
+def test_source_refuses_what_is_not_advlab_code(bad):
+    with pytest.raises(ValueError, match="obj must"):
+        al.report.source(bad)
+
+
+# -- claims: the book's claims page ----------------------------------------------------------------
+def _claims(*verdicts):
+    return report.Table(["claim", "ours", "verdict"], [[f"c{i}", report.rate(40 + i, 50), v]
+                                                        for i, v in enumerate(verdicts)])
+
+
+def test_claims_are_written_only_while_the_book_is_built(tmp_path, monkeypatch):
+    monkeypatch.delenv(report.claims.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    t = _claims(report.HOLDS)
+    assert report.claims.register(3, "texture", t) is t
+    assert list(tmp_path.iterdir()) == [] and report.claims.collected() == []
+    assert "No claims were recorded" in report.claims.page()._repr_markdown_()
+
+
+def test_claims_page_counts_each_chapters_verdicts(tmp_path, monkeypatch):
+    monkeypatch.setenv(report.claims.ENV, str(tmp_path / "claims"))
+    report.claims.register(7, "layers", _claims(report.HOLDS, "does not hold (avg is worse)", "**holds**"))
+    report.claims.register(2, "ranking", _claims(report.CANNOT_TELL, report.DOES_NOT_HOLD))
+    records = report.claims.collected()
+    assert [(r["chapter"], r["title"]) for r in records] == [(2, "ranking"), (7, "layers")]
+    assert records[1]["rows"][0][1] == "80.0 [67.0, 88.8]"   # cells as the chapter shows them
+    md = report.claims.page()._repr_markdown_()
+    assert "| 2 | ranking | 0 | 1 | 1 |" in md and "| 7 | layers | 2 | 1 | 0 |" in md
+    assert md.index("### Chapter 2: ranking") < md.index("### Chapter 7: layers")
+    # registering again (the chapter re-executed) replaces its record
+    report.claims.register(2, "ranking", _claims(report.HOLDS))
+    assert "| 2 | ranking | 1 | 0 | 0 |" in report.claims.page()._repr_markdown_()
+
+
+@pytest.mark.parametrize("kwargs, name", [({"chapter": 0}, "chapter"), ({"chapter": True}, "chapter"),
+                                          ({"title": " "}, "title"), ({"table": [["x"]]}, "table")])
+def test_claims_register_checks_its_arguments(kwargs, name):
+    args = {"chapter": 2, "title": "t", "table": _claims(report.HOLDS), **kwargs}
+    with pytest.raises(ValueError, match=f"^{name} must"):
+        report.claims.register(**args)

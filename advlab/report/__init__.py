@@ -1,11 +1,14 @@
 """Reporting what a chapter measured: rates with Wilson 95 % intervals, paired tests on the same
 images, verdicts on a paper's claims computed from them ("holds", "does not hold", "cannot tell
 at this sample size"), bootstrap means of per-image values (chapter 8), and tables that set
-ours beside the paper (chapters 1–3).
+ours beside the paper (chapters 1–3); and ``source``, the code a chapter teaches shown from the
+package, the same in JupyterLab and in the book; ``claims``, each chapter's claims table kept for
+the book's claims page.
 
 >>> print(al.report.rate(408, 500))
 81.6 [78.0, 84.8]
 """
+from . import claims
 from .bootstrap import Mean, bootstrap_mean, correlation, correlation_difference, sign_verdict
 from .intervals import (
                         CONFIDENCE,
@@ -18,6 +21,7 @@ from .intervals import (
                         paired_ratio,
                         rate,
 )
+from .source import Source, source
 from .tables import Table, cell, markdown_table, side_by_side
 from .verdicts import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, every, verdict
 
@@ -29,8 +33,10 @@ __all__ = [
                         "Mean",
                         "Paired",
                         "Rate",
+                        "Source",
                         "Table",
                         "bootstrap_mean",
+                        "claims",
                         "cell",
                         "correlation",
                         "correlation_difference",
@@ -43,6 +49,7 @@ __all__ = [
                         "paired_ratio",
                         "rate",
                         "side_by_side",
+                        "source",
                         "sign_verdict",
                         "verdict",
 ]

@@ -80,3 +80,24 @@ def seminar_reading(rows) -> str:
                f"in the seminar it was MIM ({paper['mim', 2]}%).")
     verdict = f"'MIM is the weakest iterative attack at ε=2' (paired tests against BIM and PGD): {mim_weakest}."
     return f"{fgsm}\n{iterative}\n{ranking}\n{verdict}"
+
+
+def seminar_claims(rows) -> report.Table:
+    """The seminar's readings of its table (:data:`SEMINAR_VGG16`) as claims, each judged by paired
+    tests on our same images (:func:`advlab.report.mcnemar`, :func:`advlab.report.verdict`) at
+    every ε the table shows: one FGSM step leaves more images correct than ten iterative steps,
+    and MIM is the weakest iterative attack (at ε = 2, where the seminar saw it). "ours" gives the
+    paired difference in accuracy, points with its 95 % interval and p-value."""
+    by = {(r["attack"], r["eps"]): r for r in rows}
+    paper = {(a, e): v for (a, e, _), v in zip(SEMINAR_SETTINGS, SEMINAR_VGG16)}
+    table = report.Table(["the seminar's claim", "seminar: accuracy %", "ours: difference in accuracy, points",
+                          "verdict here"])
+    claims = [(f"FGSM is weaker than every iterative attack at ε={eps}", "fgsm", ITERATIVE, eps)
+              for eps in sorted({e for a, e, _ in SEMINAR_SETTINGS if a == "fgsm"})]
+    claims.append(("MIM is the weakest iterative attack at ε=2", "mim", ("bim", "pgd"), 2))
+    for claim, a, others, eps in claims:
+        tests = {b: report.mcnemar(by[a, eps]["correct"], by[b, eps]["correct"]) for b in others}
+        table.add(claim, ", ".join(f"{k.upper()} {paper[k, eps]:g}" for k in (a, *others)),
+                  "; ".join(f"{a.upper()} − {b.upper()}: {t}" for b, t in tests.items()),
+                  report.every(report.verdict(t, ">") for t in tests.values()))
+    return report.claims.register(1, "the seminar's reading of FGSM, BIM, PGD and MIM", table)

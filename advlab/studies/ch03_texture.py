@@ -130,4 +130,4 @@ def claims_table(out: dict) -> report.Table:
         at = [kept(out, t, v, m) for m in out[t][v] if m not in CONTROLS]
         table.add(f"{t} {v:g}", f"AT keeps {want}", f"{min(at):.2f}–{max(at):.2f}",
                   " / ".join(f"{kept(out, t, v, c):.2f}" for c in CONTROLS), *claim_verdicts(out, t, v, want))
-    return table
+    return report.claims.register(3, "Zhang and Zhu: adversarially trained models are less texture-biased", table)

@@ -358,7 +358,7 @@ def claims_table(record: dict) -> report.Table:
     table = report.Table(["claim (Zhang et al.)", "tested here as", "verdict"])
     for (claim, test), v in zip(CLAIMS, claim_verdicts(record)):
         table.add(claim, test, v)
-    return table
+    return report.claims.register(5, "Zhang et al.: ADV² fools the classifier and its interpreter", table)
 
 
 def reading(record: dict) -> str:

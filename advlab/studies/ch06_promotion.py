@@ -370,7 +370,7 @@ def claims_table(results: dict) -> report.Table:
     table = report.Table(["claim (Xu et al.)", "tested here as", "control", *labels])
     for i, (claim, test, control) in enumerate(CLAIMS):
         table.add(claim, test, control, *[verdicts[i][m] for m in labels])
-    return table
+    return report.claims.register(6, "Xu et al.: promotion and suppression", table)
 
 
 def reading(results: dict) -> str:

@@ -416,7 +416,7 @@ def claims_table(results: dict, record: dict) -> report.Table:
     t = report.Table(["claim (Zheng et al.)", "tested here as", "control", *DIAGNOSED])
     for (claim, test, control), v in zip(CLAIMS, verdicts):
         t.add(claim, test, control, *[v.get(lab, "–") for lab in DIAGNOSED])
-    return t
+    return report.claims.register(7, "Zheng et al.: layer-by-layer diagnosis with InterpretGAN", t)
 
 
 def reading(results: dict, record: dict) -> str:

@@ -202,7 +202,7 @@ def claims_table(results: dict) -> report.Table:
                 cells.append(report.HOLDS if layer not in (None, r["layers"][0]) else
                              report.DOES_NOT_HOLD if layer == r["layers"][0] else report.CANNOT_TELL)
         table.add(claim, test, *cells)
-    return table
+    return report.claims.register(8, "Das et al. (Bluff): attack pathways", table)
 
 
 def reading(results: dict) -> str:

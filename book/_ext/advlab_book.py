@@ -15,6 +15,18 @@ rather than as reStructuredText, and builds with ``-W -n``. Before autodoc and n
   napoleon reads ``text: rest`` as ``type: description``; when ``text`` has spaces it is no type,
   so napoleon is told to leave the line alone.
 
+The chapter notebooks cite as ``[[Goodfellow et al., 2015]](#cite-goodfellow2015explaining)``: a
+link JupyterLab shows as the same text the book prints, which this extension turns back into
+``{cite}`goodfellow2015explaining``` as each notebook is read, so the book links it to the
+references. (JupyterLab shows ``{cite}`` roles as literal text; ``tests/test_chapters.py`` checks
+each written label against ``book/references.bib``, ``tests/test_book.py`` against the page.)
+
+The claims page (``book/claims.ipynb``) shows the claims tables the chapters register while they
+run (:mod:`advlab.report.claims`): at the start of a build the extension points
+``ADVLAB_CLAIMS_DIR`` at ``_build/claims`` (the kernels inherit it; a chapter executed again
+overwrites its records, so an incremental build keeps those of the chapters it did not re-read),
+and has Sphinx read that page after every other, and on every build.
+
 And a cross-reference to where an object is defined (``advlab.studies.common.attack_table``,
 ``Range`` inside ``advlab.widgets``) resolves to where the page documents it, the public name
 the same object has (``advlab.studies.attack_table``); other broken references still fail.
@@ -117,9 +129,47 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+_CITATION = re.compile(r"\[\[[^\[\]]+\]\]\(#cite-([\w:.,-]+)\)")
+
+
+def _citations(app, docname, source):
+    """``[[label]](#cite-keys)`` in a notebook's Markdown → ``{cite}`keys``` (see the module's docstring)."""
+    if docname.startswith("notebooks/"):
+        source[0] = _CITATION.sub(lambda m: "{cite}`" + m.group(1) + "`", source[0])
+
+
+CLAIMS_PAGE = "book/claims"
+
+
+def _claims_folder(app):
+    """The folder of the claims records, named to the kernels by ``ADVLAB_CLAIMS_DIR``."""
+    import os
+    from pathlib import Path
+    folder = Path(app.doctreedir).parent / "claims"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["ADVLAB_CLAIMS_DIR"] = str(folder)
+
+
+def _claims_outdated(app, env, added, changed, removed):
+    """The claims page is read on every build (what it shows comes from the chapters' runs)."""
+    return [CLAIMS_PAGE] if CLAIMS_PAGE in env.found_docs else []
+
+
+def _claims_last(app, env, docnames):
+    """Read the claims page after the chapters, whose execution registers what it shows."""
+    if CLAIMS_PAGE in docnames:
+        docnames.remove(CLAIMS_PAGE)
+        docnames.append(CLAIMS_PAGE)
+
+
 def setup(app):
+    app.connect("builder-inited", _claims_folder)
+    app.connect("env-get-outdated", _claims_outdated)
+    app.connect("env-before-read-docs", _claims_last)
+    app.connect("source-read", _citations)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("autodoc-process-docstring", _clean_docstring, priority=400)  # before napoleon (500)
     app.connect("autodoc-process-docstring", _after_napoleon, priority=600)
     app.connect("missing-reference", _resolve_public_name)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # the claims page must be read after the chapters: not in parallel
+    return {"parallel_read_safe": False, "parallel_write_safe": True}
