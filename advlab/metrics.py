@@ -155,6 +155,21 @@ def border_mass(maps, width: int = 4) -> torch.Tensor:
     return (maps * ring).flatten(1).sum(1) / total
 
 
+def spread(maps) -> torch.Tensor:
+    """How widely each non-negative map spreads its mass: the Shannon entropy of the map taken as
+    a distribution over its pixels, divided by that of a uniform map (0: all mass on one pixel,
+    1: uniform). The seminar's "maps spread to large regions under attack" is a claim about it. A map
+    with no mass (constant before min-max scaling: it singles nothing out) counts as uniform, 1."""
+    maps = as_maps(maps, "maps")
+    if (maps < 0).any():
+        raise ValueError("maps must be non-negative (normalise them first)")
+    flat = maps.flatten(1).double()
+    flat = torch.where(flat.sum(1, keepdim=True) > 0, flat, torch.ones_like(flat))
+    p = flat / flat.sum(1, keepdim=True)
+    h = -(p * torch.where(p > 0, p.log(), torch.zeros_like(p))).sum(1)
+    return (h / torch.log(torch.tensor(float(flat.shape[1]), dtype=torch.float64))).float()
+
+
 def total_variation(maps) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels of each map (N×H×W), after
     min-max scaling each map to [0, 1]: 0 for a constant map, 1 for a checkerboard.

@@ -99,6 +99,21 @@ def test_edge_alignment_scores_edges_high_and_noise_low():
         al.metrics.edge_alignment(torch.rand(2, 8, 8), x)
 
 
+def test_spread_is_scipys_normalised_entropy():
+    from scipy.stats import entropy
+    g = torch.Generator().manual_seed(0)
+    maps = torch.rand(5, 8, 8, generator=g) ** 4
+    maps[0] = 0
+    maps[0, 3, 3] = 2.0                               # one pixel: no spread
+    maps[1] = 0.7                                     # uniform: full spread
+    expected = [entropy(m.flatten().numpy()) / math.log(64) for m in maps]
+    assert torch.allclose(al.metrics.spread(maps), torch.tensor(expected, dtype=torch.float), atol=1e-6)
+    assert al.metrics.spread(maps)[0] == 0 and al.metrics.spread(maps)[1] == pytest.approx(1)
+    with pytest.raises(ValueError, match="non-negative"):
+        al.metrics.spread(-maps)
+    assert al.metrics.spread(torch.zeros(1, 4, 4)).item() == pytest.approx(1)   # a flat map singles nothing out
+
+
 def test_border_mass():
     uniform = torch.ones(2, 32, 32)
     assert torch.allclose(al.metrics.border_mass(uniform, 4), torch.full((2,), 1 - 24 * 24 / 1024))

@@ -40,22 +40,58 @@ def test_transform_outcomes_match_direct_evaluation(tiny_gap, tiny_batch):
         al.studies.transform_outcomes({}, x, y, {"saturate": [2]})
 
 
-def test_map_shift_is_zero_for_the_same_image_and_matches_metrics(tiny_gap, tiny_batch):
+def test_random_sign_noise_is_seeded_and_eps_sized(tiny_batch):
     x, _ = tiny_batch
-    gc = al.interpret.GradCAM(tiny_gap)
-    same = al.studies.map_shift(gc, x, x.clone(), k=25)
-    assert torch.all(same["iou"] == 1) and torch.all(same["l1"] == 0) and torch.all(same["flipped"] == 0)
     noisy = al.studies.random_sign_noise(x, "16/255", seed=1)
     assert (noisy - x).abs().max() <= 16 / 255 + 1e-6
     assert torch.equal(noisy, al.studies.random_sign_noise(x, "16/255", seed=1))
-    shift = al.studies.map_shift(gc, x, noisy, k=25)
-    p, q = al.metrics.predict(tiny_gap, x), al.metrics.predict(tiny_gap, noisy)
-    a, b = al.interpret.normalize(gc(x, p)), al.interpret.normalize(gc(noisy, q))
-    assert torch.allclose(shift["iou"], al.metrics.topk_iou(a, b, 25))
-    assert torch.allclose(shift["border_other"], al.metrics.border_mass(b, 4))
-    assert torch.equal(shift["flipped"], (p != q).float())
-    with pytest.raises(ValueError, match="x_other"):
-        al.studies.map_shift(gc, x, x[:2])
+    assert not torch.equal(noisy, al.studies.random_sign_noise(x, "16/255", seed=2))
+
+
+def test_chapter_2_shift_compares_maps_of_one_class(tiny_gap, tiny_batch):
+    """Every comparison recomputed by hand: the true class's map clean vs PGD and vs noise, and on
+    the fooled images the class switch alone (clean image, map of PGD's class) and the predicted
+    classes under PGD."""
+    x, _ = tiny_batch
+    y = al.metrics.predict(tiny_gap, x)          # every image correct: all are kept
+    o = ch02.shift_outcomes(tiny_gap, "gradcam", x, y, eps="16/255", steps=3, k=25, seed=4)
+    gc = al.interpret.GradCAM(tiny_gap)
+    adv = al.attacks.PGD(tiny_gap, eps="16/255", steps=3, seed=4)(x, y)
+    noisy = al.studies.random_sign_noise(x, "16/255", seed=4)
+    q = al.metrics.predict(tiny_gap, adv)
+    n = al.interpret.normalize
+    clean = n(gc(x, y))
+    assert torch.allclose(o["pgd"], al.metrics.topk_iou(clean, n(gc(adv, y)), 25))
+    assert torch.allclose(o["noise"], al.metrics.topk_iou(clean, n(gc(noisy, y)), 25))
+    assert torch.allclose(o["spread_pgd"], al.metrics.spread(n(gc(adv, y))))
+    assert torch.equal(o["fooled"], q != y)
+    f = (q != y).nonzero().flatten()
+    assert len(f) > 0
+    assert torch.allclose(o["switch"], al.metrics.topk_iou(clean[f], n(gc(x[f], q[f])), 25))
+    assert torch.allclose(o["predicted"], al.metrics.topk_iou(clean[f], n(gc(adv[f], q[f])), 25))
+    # images the model gets wrong are left out
+    wrong = (y + 1) % 10
+    wrong[0] = y[0]
+    assert len(ch02.shift_outcomes(tiny_gap, "gradcam", x, wrong, steps=1, k=25)["pgd"]) == 1
+
+
+def test_chapter_2_prototype_claims_have_their_controls(tiny_proto, tiny_batch):
+    x, _ = tiny_batch
+    y = al.metrics.predict(tiny_proto, x)
+    o = ch02.prototype_outcomes(tiny_proto, x, y, eps="16/255", steps=3, k=4)
+    top, _ = al.interpret.top_prototypes(tiny_proto, x, 4)
+    assert torch.equal(o["chance"], (tiny_proto.prototype_class[top] == y[:, None]).flatten())
+    sim = tiny_proto.similarity_maps(x).detach()
+    h, w = sim.shape[-2:]
+    for i in range(len(x)):                       # each top prototype's best match, found by hand
+        for j, proto in enumerate(top[i].tolist()):
+            r, c = divmod(int(sim[i, proto].flatten().argmax()), w)
+            assert bool(o["border"]["clean"][i * 4 + j]) == (r in (0, h - 1) or c in (0, w - 1))
+    assert o["border_chance"] == 1 - (h - 2) * (w - 2) / (h * w)
+    table = ch02.prototype_table(o)
+    assert [r[3] in (report.HOLDS, report.DOES_NOT_HOLD, report.CANNOT_TELL) for r in table.rows] == [True, True]
+    assert "chance" in table.rows[0][2] and "uniform" in table.rows[1][2]
+    assert f"the claim {table.rows[0][3]}." in ch02.prototype_reading(o)
 
 
 def test_prototype_changes(tiny_proto, tiny_batch):
@@ -69,18 +105,6 @@ def test_prototype_changes(tiny_proto, tiny_batch):
     assert set(diff["new_of_predicted_class"].tolist()) <= {0.0, 1.0}
     with pytest.raises(ValueError, match="ProtoPNet"):
         al.studies.prototype_changes(al.models.GapCNN(), x, x)
-
-
-def test_shift_summary_averages_map_shift(tiny_gap, tiny_batch):
-    x, y = tiny_batch
-    s = al.studies.shift_summary(tiny_gap, "gradcam", x, y, eps="8/255", steps=3, k=25, seed=4)
-    adv = al.attacks.PGD(tiny_gap, eps="8/255", steps=3, seed=4)(x, y)
-    ref = al.studies.map_shift(al.interpret.GradCAM(tiny_gap), x, adv, k=25)
-    assert s["pgd"]["iou"] == pytest.approx(float(ref["iou"].mean()))
-    assert s["pgd"]["flipped"] == report.from_outcomes(ref["flipped"])
-    noise = al.studies.map_shift(al.interpret.GradCAM(tiny_gap), x, al.studies.random_sign_noise(x, "8/255", seed=4),
-                                 k=25)
-    assert s["noise"]["l1"] == pytest.approx(float(noise["l1"].mean()))
 
 
 def test_manifest_rates_and_zoo_table():
@@ -121,6 +145,22 @@ def fake_rows(correct_by_setting):
             for (a, e, s), c in zip(ch01.SEMINAR_SETTINGS, correct_by_setting)]
 
 
+def test_chapter_1_seminar_claims_at_every_eps():
+    n = 300
+    every, none, half = torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool), torch.arange(n) % 2 == 0
+    # clean, FGSM 2, FGSM 8, BIM 2, BIM 8, PGD 2, PGD 8, MIM 2, MIM 8
+    table = ch01.seminar_claims(fake_rows([every, every, half, none, none, none, none, half, half]))
+    assert [r[0] for r in table.rows] == ["FGSM is weaker than every iterative attack at ε=2",
+                                          "FGSM is weaker than every iterative attack at ε=8",
+                                          "MIM is the weakest iterative attack at ε=2"]
+    assert [r[3] for r in table.rows] == [report.HOLDS, report.CANNOT_TELL, report.HOLDS]
+    assert table.rows[0][1].startswith("FGSM 39.46, BIM ")   # the seminar's VGG16, as its table prints it
+    assert table.rows[2][2].startswith("MIM − BIM: +50.0 [") and "; MIM − PGD: +50.0 [" in table.rows[2][2]
+    # MIM no weaker than the others: the claim does not hold
+    flipped = ch01.seminar_claims(fake_rows([every, every, every, half, none, half, none, none, none]))
+    assert flipped.rows[2][3] == report.DOES_NOT_HOLD and flipped.rows[1][3] == report.HOLDS
+
+
 def test_chapter_2_ranking_verdicts():
     g = torch.Generator().manual_seed(0)
     coin = lambda p: [torch.rand(300, generator=g) < p for _ in ch01.SEMINAR_SETTINGS]
@@ -143,11 +183,15 @@ def test_chapter_2_maps_shift_and_prototypes(tiny_gap, tiny_attention, tiny_prot
     assert set(res["maps"]) == {"cam", "gradcam"} and res["maps"]["cam"][0].shape == (4, 16, 16)
     assert torch.equal(res["q"], al.metrics.predict(tiny_gap, res["x_adv"]))
     models = {"CNN (GAP)": tiny_gap, "attention pooling": tiny_attention, "ProtoPNet": tiny_proto}
-    table = ch02.shift_table(models, x, y, steps=2, k=25)
-    assert [r[0] for r in table.rows] == [f"{m}: {h}" for m, h in ch02.SHIFT_MAPS]
-    assert "[" in table.rows[0][4]   # the flip rates carry intervals
-    text = ch02.prototype_reading(tiny_proto, x, y, steps=2)
-    assert text.startswith("top-4 prototypes replaced, mean over 4 images")
+    y = al.metrics.predict(tiny_gap, x)          # the CNN's maps on 4 correct images; the others may have none
+    results = ch02.shift_results(models, x, y, steps=2, k=25)
+    table = ch02.shift_table(results)
+    assert [r[0].rsplit(" (", 1)[0] for r in table.rows] == [f"{m}: {h}" for m, h in ch02.SHIFT_MAPS]
+    assert table.rows[0][0].endswith("(4 images)") and table.rows[0][1].count("[") == 2   # means with intervals
+    verdicts = (report.HOLDS, report.DOES_NOT_HOLD, report.CANNOT_TELL)
+    assert all(r[4] in verdicts and r[5] in verdicts for r in table.rows)
+    moved = sum(r[4] == report.HOLDS for r in table.rows if "no image" not in r[0])
+    assert f"for {moved} of " in ch02.shift_reading(results)
 
 
 def fake_outcomes(acc):

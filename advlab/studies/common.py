@@ -107,24 +107,6 @@ def random_sign_noise(x: torch.Tensor, eps: float, seed: int = 0) -> torch.Tenso
     return (x + eps * random_sign(x, seed)).clamp(0, 1)
 
 
-def map_shift(interpreter, x: torch.Tensor, x_other: torch.Tensor, k: int = 102, border: int = 4) -> dict:
-    """How far the maps move from ``x`` to ``x_other`` (attacked or noised) (chapter 2).
-
-    Maps are those of each image's *predicted* class under ``interpreter`` (an advlab
-    interpreter; :func:`advlab.interpret.predict_and_map`), normalised. Returns per-image
-    tensors: ``iou`` (top-``k`` pixels; default 10 % of 32×32), ``l1``, ``border_clean``,
-    ``border_other``, ``flipped`` (prediction changed).
-    """
-    checks.images(x)
-    checks.images(x_other, "x_other")
-    if x.shape != x_other.shape:
-        raise ValueError(f"x_other must have the shape of x {tuple(x.shape)}, got {tuple(x_other.shape)}")
-    (p, a), (q, b) = interpret.predict_and_map(interpreter, x), interpret.predict_and_map(interpreter, x_other)
-    return {"iou": metrics.topk_iou(a, b, k), "l1": metrics.l1_distance(a, b),
-            "border_clean": metrics.border_mass(a, border), "border_other": metrics.border_mass(b, border),
-            "flipped": (p.argmax(1) != q.argmax(1)).float()}
-
-
 def prototype_changes(model, x: torch.Tensor, x_other: torch.Tensor, k: int = 4) -> dict:
     """ProtoPNet's ``k`` most activated prototypes (any class; :func:`advlab.interpret.top_prototypes`)
     on ``x`` and on ``x_other``: per image, how many of the top-``k`` changed, and per new
@@ -140,23 +122,6 @@ def prototype_changes(model, x: torch.Tensor, x_other: torch.Tensor, k: int = 4)
     return {"changed": torch.tensor(changed, dtype=torch.float),
             "new_of_predicted_class": torch.tensor(of_new_class, dtype=torch.float),
             "top": top, "top_other": top_o}
-
-
-def shift_summary(model, interpreter: str, x: torch.Tensor, y: torch.Tensor, eps="8/255", steps: int = 10,
-                  k: int = 102, seed: int = 0) -> dict:
-    """Means of :func:`map_shift` for a PGD attack (ε, ``steps``) and for the random ±ε noise
-    baseline, with maps from the interpreter named ``interpreter`` (chapter 2):
-    ``{"pgd": {...}, "noise": {...}}``, each with iou, l1, border_clean, border_other, and
-    ``flipped`` as a Rate (share of images whose prediction changed, with its interval)."""
-    attr = interpret.make(interpreter, model)
-    adv = attacks.PGD(model, eps=eps, steps=steps, seed=seed)(x, y)
-    noisy = random_sign_noise(x, eps, seed=seed)
-    out: dict = {}
-    for name, other in (("pgd", adv), ("noise", noisy)):
-        shift = map_shift(attr, x, other, k=k)
-        out[name] = {key: float(v.mean()) for key, v in shift.items() if key != "flipped"}
-        out[name]["flipped"] = report.from_outcomes(shift["flipped"])
-    return out
 
 
 def manifest_rates(name: str) -> tuple:
