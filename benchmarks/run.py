@@ -378,24 +378,26 @@ def bench_book():
 # -- the browser: JupyterLab + Chromium (benchmarks/lab.py) ------------------------------------------
 _ZOO_CIFAR8 = "d = al.data.subset('cifar10', 8)\n"
 LAB_PANELS = {
-    # panel -> (notebook code that builds ``panel``, the main slider's label, presses to time)
+    # panel -> (notebook code that builds ``panel``, the main slider's label, presses per sweep)
     "AttackExplorer": (_ZOO_CIFAR8 + "panel = al.widgets.AttackExplorer(al.zoo.load('cifar_gap_cnn'), d.x, d.y, "
-                       "attack='pgd', interpreter='gradcam', steps=10, eps=0.0)", "ε"),
+                       "attack='pgd', interpreter='gradcam', steps=10, eps=0.0)", "ε", 12),
     "MapComparison": (_ZOO_CIFAR8 + "models = {k: al.zoo.load(v) for k, v in (('CNN', 'cifar_resnet8'), "
                       "('attention', 'cifar_attention_pool'), ('ProtoPNet', 'cifar_protopnet'))}\n"
-                      "panel = al.widgets.MapComparison(models, d.x, d.y, attack='pgd', steps=10, eps=0.0)", "ε"),
+                      "panel = al.widgets.MapComparison(models, d.x, d.y, attack='pgd', steps=10, eps=0.0)", "ε", 12),
     "TextureLab": (_ZOO_CIFAR8 + "pair = {k: al.zoo.load(k) for k in ('cifar_resnet8', 'cifar_resnet8_pgd_linf8')}\n"
-                   "panel = al.widgets.TextureLab(pair, d.x, d.y, transform='saturate')", None),
+                   "panel = al.widgets.TextureLab(pair, d.x, d.y, transform='saturate')",
+                   al.transforms.TRANSFORMS["saturate"][1], 2),
     "InterpretationDiscrepancy": ("panel = al.widgets.InterpretationDiscrepancy.from_zoo(names=['Normal'], "
-                                  "n_images=16, eps=0.0)", "ε"),
+                                  "n_images=16, eps=0.0)", "ε", 4),
     "Pathways": ("models = {k: al.zoo.load(v) for k, v in (('standard', 'cifar_resnet8'), "
                  "('robust', 'cifar_resnet8_pgd_linf8'))}\nd = al.data.subset('cifar10')\n"
                  "panel = al.widgets.Pathways(models, d.x, d.y, classes=al.data.CLASSES['cifar10'], benign='cat', "
-                 "target='dog', attack='pgd', compare=2 / 255, filter='most_changed', eps=0.0)", "ε"),
-    "ActivationShift": ("panel = al.widgets.ActivationShift.from_zoo(n_images=16, eps=0.0)", "ε"),
-    "UnderFire": ("panel = al.widgets.UnderFire.from_zoo(n_images=8, eps=0.0)\npanel.target.value = 'dog'", "ε"),
-    "LayerExplorer": ("panel = al.widgets.LayerExplorer.from_zoo(n_images=10, eps=0.0)", "ε"),
+                 "target='dog', attack='pgd', compare=2 / 255, filter='most_changed', eps=0.0)", "ε", 8),
+    "ActivationShift": ("panel = al.widgets.ActivationShift.from_zoo(n_images=16, eps=0.0)", "ε", 12),
+    "UnderFire": ("panel = al.widgets.UnderFire.from_zoo(n_images=8, eps=0.0)\npanel.target.value = 'dog'", "ε", 12),
+    "LayerExplorer": ("panel = al.widgets.LayerExplorer.from_zoo(n_images=10, eps=0.0)", "ε", 12),
 }
+IDLE_S = 30  # the pause after the first moves, in which the background prefetch fills the other stops
 
 
 def _percentile(times, q):
@@ -404,12 +406,15 @@ def _percentile(times, q):
     return float(np.percentile([20000.0 if t is None else t for t in times], q)) if times else None
 
 
-def bench_lab(presses=12, panels=tuple(LAB_PANELS)):
+def bench_lab(panels=tuple(LAB_PANELS), idle_s=IDLE_S):
     """Key press on a panel's main slider → new picture decoded and painted, timed in Chromium
-    driving JupyterLab (``benchmarks/lab.py``), each panel in its own notebook and kernel; the first
-    sweep of ``presses`` moves from the lowest value, none of them cached (a student's first
-    sweep), then the same moves again (cached where the panel caches)."""
+    driving JupyterLab (``benchmarks/lab.py``), each panel in its own notebook and kernel, as a
+    student meets it: ``first``, presses from the lowest value right after the panel appears (its
+    background prefetch only just started); then ``idle_s`` seconds of reading; ``prefetched``,
+    presses on to stops never visited (filled by the prefetch meanwhile); ``revisited``, the same
+    stops back."""
     import tempfile
+    import urllib.request
 
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
@@ -420,35 +425,31 @@ def bench_lab(presses=12, panels=tuple(LAB_PANELS)):
     rows = []
     root = Path(tempfile.mkdtemp(prefix="advlab-lab-bench-"))
     for name in panels:
-        code, label = LAB_PANELS[name]
         kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
-        nb = new_notebook(cells=[new_code_cell("import advlab as al\n" + code + "\npanel")],
+        nb = new_notebook(cells=[new_code_cell("import advlab as al\n" + LAB_PANELS[name][0] + "\npanel")],
                           metadata={"kernelspec": kernel})
         nbformat.write(nb, root / f"{name}.ipynb")
     with lab.Lab(root) as server, sync_playwright() as p:
         browser = lab.launch(p)
         try:
             for name in panels:
-                label = LAB_PANELS[name][1]
+                _, label, presses = LAB_PANELS[name]
                 page, problems = lab.open_notebook(browser, server, f"{name}.ipynb", timeout=600)
-                if label is None:  # TextureLab: the slider of the transform's level
-                    label = page.locator(".widget-slider .widget-label").first.inner_text()
                 first = lab.slider_latency(page, 0, presses, "ArrowRight", label)
+                page.wait_for_timeout(idle_s * 1000)
+                ahead = lab.slider_latency(page, 0, presses, "ArrowRight", label)
                 back = lab.slider_latency(page, 0, presses, "ArrowLeft", label)
-                again = lab.slider_latency(page, 0, presses, "ArrowRight", label)
-                times = [t for t in first["times"] + again["times"] if t is not None]
-                rows.append({"panel": name, "control": label, "presses": len(times),
-                             "first_p50_ms": _percentile(first["times"], 50),
-                             "first_p95_ms": _percentile(first["times"], 95),
-                             "again_p50_ms": _percentile(again["times"], 50),
-                             "again_p95_ms": _percentile(again["times"], 95),
-                             "size": (first["sizes"] or ["?"])[0], "panel_size": first.get("panel"),
-                             "problems": problems[:5],
-                             "missed": sum(t is None for t in first["times"] + back["times"] + again["times"])})
-                print(rows[-1], flush=True)
+                row = {"panel": name, "control": label, "presses": presses, "idle_s": idle_s,
+                       "size": (first["sizes"] or ["?"])[0], "panel_size": first.get("panel"),
+                       "problems": problems[:5] + [r["error"] for r in (first, ahead, back) if r.get("error")],
+                       "missed": sum(t is None for r in (first, ahead, back) for t in r["times"])}
+                for key, r in (("first", first), ("prefetched", ahead), ("revisited", back)):
+                    for q in (50, 95):
+                        row[f"{key}_p{q}_ms"] = _percentile(r["times"], q)
+                rows.append(row)
+                print(row, flush=True)
                 page.close()
                 # a fresh kernel per panel: shut this one down before the next notebook starts
-                import urllib.request
                 sessions = json.loads(urllib.request.urlopen(f"{server.url}/api/sessions?token={server.token}").read())
                 for sess in sessions:
                     req = urllib.request.Request(f"{server.url}/api/sessions/{sess['id']}?token={server.token}",
@@ -521,17 +522,30 @@ def report(res):
     out.append("")
     if res.get("lab"):
         out += ["## Slider latency in the browser (JupyterLab + Chromium, key press → new picture on screen)\n",
-                "| panel | control | first sweep p50 ms | p95 ms | again p50 ms | p95 ms | picture (drawn, shown) "
-                "| panel with controls |",
-                "|---|---|---|---|---|---|---|---|"]
+                "| panel | control | first moves p50 / p95 ms | prefetched p50 / p95 ms | revisited p50 / p95 ms "
+                "| picture (drawn, shown) | panel with controls |",
+                "|---|---|---|---|---|---|---|"]
+        def f(r, k):
+            ms = [r.get(f"{k}_{q}_ms") for q in ("p50", "p95")]
+            return " / ".join("–" if v is None else f"{v:.0f}" for v in ms)
         for r in res["lab"]["rows"]:
-            f = lambda v: "–" if v is None else f"{v:.0f}"  # noqa: E731
-            out.append(f"| {r['panel']} | {r['control']} | {f(r['first_p50_ms'])} | {f(r['first_p95_ms'])} | "
-                       f"{f(r['again_p50_ms'])} | {f(r['again_p95_ms'])} | {r['size']} | {r.get('panel_size')} |")
-        out += [f"\nGoal: p95 ≤ 200 ms. Measured {res['lab']['when']} on {res['lab']['machine']['cores']} cores"
-                f"{'; ' + res['lab']['note'] if res['lab'].get('note') else ''}. Each press is one step of the "
-                "slider from its lowest value; the first sweep is what a student meets first (nothing cached), "
-                "the second repeats the same values after moving back.\n"]
+            out.append(f"| {r['panel']} | {r['control']} | {f(r, 'first')} | {f(r, 'prefetched')} | "
+                       f"{f(r, 'revisited')} | {r['size']} | {r.get('panel_size')} |")
+        lab_run = res["lab"]
+        out += [f"\nGoal: p95 ≤ 200 ms. Measured {lab_run['when']} on {lab_run['machine']['cores']} cores"
+                f"{'; ' + lab_run['note'] if lab_run.get('note') else ''}. Each press is one step of the slider. "
+                "*First moves*: from the lowest value, right after the panel appears (what a student who moves at "
+                "once meets: the panel's background prefetch has only just started). *Prefetched*: after "
+                f"{lab_run['rows'][0].get('idle_s', IDLE_S) if lab_run['rows'] else IDLE_S} s of reading, on to "
+                "stops never visited, which the prefetch filled meanwhile. *Revisited*: the same stops back.\n"]
+        if res.get("lab_before"):
+            b = res["lab_before"]
+            out += [f"Before the prefetch (commit {b['commit']}, {b['when']}; first sweep from the lowest value with "
+                    "nothing cached, then the same values again; – where presses ran past the slider's end and "
+                    "never redrew):\n",
+                    "| panel | control | first sweep p50 / p95 ms | again p50 / p95 ms |", "|---|---|---|---|"]
+            out += [f"| {r['panel']} | {r['control']} | {f(r, 'first')} | {f(r, 'again')} |" for r in b["rows"]]
+            out.append("")
     if res.get("book"):
         b = res["book"]
         out += ["## Book build (clean, executed)\n",

@@ -94,9 +94,14 @@ def test_only_lab_adds_the_browser_section(tmp_path, monkeypatch):
                         "accuracy": None}], "interpreters": [], "slider": []}
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "report.json").write_text(json.dumps(old))
-    row = {"panel": "MapComparison", "control": "ε", "presses": 24, "first_p50_ms": 150.0, "first_p95_ms": 310.0,
-           "again_p50_ms": 120.0, "again_p95_ms": 180.0, "size": "528x544 shown 528x544", "panel_size": "930x700",
-           "problems": [], "missed": 0}
+    row = {"panel": "MapComparison", "control": "ε", "presses": 12, "idle_s": 30, "first_p50_ms": 150.0,
+           "first_p95_ms": 310.0, "prefetched_p50_ms": 90.0, "prefetched_p95_ms": 140.0, "revisited_p50_ms": 80.0,
+           "revisited_p95_ms": 120.0, "size": "528x544 shown 528x544", "panel_size": "930x700", "problems": [],
+           "missed": 0}
+    old["lab_before"] = {"commit": "abc1234", "when": "2026-12-05", "rows": [
+        {"panel": "MapComparison", "control": "ε", "first_p50_ms": 213.0, "first_p95_ms": 233.0,
+         "again_p50_ms": 74.0, "again_p95_ms": 87.0}]}
+    (tmp_path / "benchmarks" / "report.json").write_text(json.dumps(old))
     monkeypatch.setattr(bench, "ROOT", tmp_path)
     monkeypatch.setattr(bench, "bench_lab", lambda: [row])
     monkeypatch.setattr(bench, "bench_slider", lambda *a, **k: pytest.fail("only the browser may run"))
@@ -104,6 +109,7 @@ def test_only_lab_adds_the_browser_section(tmp_path, monkeypatch):
     res = json.loads((tmp_path / "benchmarks" / "report.json").read_text())
     assert res["lab"]["rows"] == [row] and res["slider"] == []
     md = (tmp_path / "benchmarks" / "report.md").read_text()
-    assert "| MapComparison | ε | 150 | 310 | 120 | 180 | 528x544 shown 528x544 | 930x700 |" in md
-    assert "Goal: p95 ≤ 200 ms" in md and "quiet" in md
+    assert "| MapComparison | ε | 150 / 310 | 90 / 140 | 80 / 120 | 528x544 shown 528x544 | 930x700 |" in md
+    assert "Goal: p95 ≤ 200 ms" in md and "quiet" in md and "after 30 s of reading" in md
+    assert "commit abc1234" in md and "| MapComparison | ε | 213 / 233 | 74 / 87 |" in md
     assert bench._percentile([100.0, None], 50) == 10050.0   # a press that never redrew counts as 20 s
