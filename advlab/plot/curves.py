@@ -33,10 +33,12 @@ def _line(ax, x, values, **kw):
         ax.fill_between(x, *band, color=line.get_color(), alpha=0.15, lw=0)
 
 
-def accuracy_curves(eps, curves: dict, xlabel: str = "ε (L∞, pixel units)", size=(6.0, 3.4)):
-    """Accuracy against ε, one line per entry of ``curves`` (label → one accuracy per ε).
-    Labels may be ``(model, attack)`` pairs: one colour per model, one line style per attack
-    (chapter 1)."""
+def accuracy_curves(eps, curves: dict, xlabel: str = "ε (L∞, pixel units)", size=(6.0, 3.4), ylim=(0, 100),
+                    logx: bool = False):
+    """Accuracy against ε (or any other setting: ``xlabel``), one line per entry of ``curves``
+    (label → one accuracy per value). Labels may be ``(model, attack)`` pairs: one colour per model,
+    one line style per attack (chapter 1). ``ylim``: the accuracy axis (%); ``logx``: a log x axis
+    (numbers of steps)."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=size, layout="constrained")
     firsts = list(dict.fromkeys(k[0] for k in curves if isinstance(k, tuple)))
@@ -48,7 +50,11 @@ def accuracy_curves(eps, curves: dict, xlabel: str = "ε (L∞, pixel units)", s
         else:
             kw = {"color": f"C{i}", "label": str(key)}
         _line(ax, eps, values, **kw)
-    ax.set_ylim(0, 100)
+    ax.set_ylim(*ylim)
+    if logx:
+        ax.set_xscale("log")
+        ax.set_xticks(list(eps), [f"{v:g}" for v in eps])
+        ax.minorticks_off()
     _style(ax, xlabel, "accuracy (%)")
     ax.legend(fontsize=FONT)
     return fig
