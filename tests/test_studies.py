@@ -145,6 +145,45 @@ def fake_rows(correct_by_setting):
             for (a, e, s), c in zip(ch01.SEMINAR_SETTINGS, correct_by_setting)]
 
 
+def _madry_record(acc: dict, n: int = 1000) -> dict:
+    """A record whose settings leave the first ``round(acc * n)`` images correct (nested sets, so a
+    setting with lower accuracy fails every image a higher one fails)."""
+    keys = ["clean", "FGSM", *[f"PGD-{k}" for k in ch01.CONVERGENCE_STEPS], "PGD-40, 20 restarts",
+            "PGD-100, 20 restarts", *[f"PGD-40 at ε={e:g}" for e in ch01.CHECK_EPS if e != 0.3],
+            "PGD-20 at ε=1 (unbounded)", "APGD-CE", "APGD-T"]
+    return {"model": "m", "n": n, "outcomes": {k: "1" * round(acc[k] * n) + "0" * (n - round(acc[k] * n))
+                                               for k in keys}}
+
+
+MADRY_OK = {"clean": 0.99, "FGSM": 0.96, "PGD-10": 0.95, "PGD-20": 0.94, "PGD-40": 0.93, "PGD-100": 0.92,
+            "PGD-200": 0.92, "PGD-40, 20 restarts": 0.91, "PGD-100, 20 restarts": 0.915, "PGD-40 at ε=0.1": 0.98,
+            "PGD-40 at ε=0.2": 0.97, "PGD-40 at ε=0.4": 0.5, "PGD-20 at ε=1 (unbounded)": 0.0, "APGD-CE": 0.92,
+            "APGD-T": 0.925}
+
+
+def test_chapter_1_restart_rows_and_convergence():
+    rec = _madry_record(MADRY_OK)
+    table = ch01.restarts_table(rec)
+    assert [r[0] for r in table.rows] == ["clean", "FGSM", "PGD-40", "PGD-100", "PGD-40, 20 restarts",
+                                          "PGD-100, 20 restarts"]
+    assert f"{table.rows[4][1]:.1f}".startswith("90.4 [") and f"{table.rows[5][2]:.1f}".startswith("91.5 [")
+    assert table.rows[4][3].startswith("-2.0 [") and table.rows[0][3] == "–"   # 93 % → 91 %, paired
+    conv = ch01.convergence(rec)
+    assert list(conv) == list(ch01.CONVERGENCE_STEPS) and conv[10].value == pytest.approx(0.95)
+
+
+def test_chapter_1_checklist_verdicts():
+    ok = ch01.checklist(_madry_record(MADRY_OK))
+    assert [r[3] for r in ok.rows] == [report.HOLDS] * 6, ok.rows
+    assert ok.rows[1][2] == "+1.0; +1.0; +1.0; +0.0"          # 10 → 20 → 40 → 100 → 200 steps
+    bad = dict(MADRY_OK, **{"PGD-200": 0.95, "PGD-40, 20 restarts": 0.93, "APGD-T": 0.80,
+                            "PGD-20 at ε=1 (unbounded)": 0.01})
+    broken = ch01.checklist(_madry_record(bad))
+    assert [r[3] for r in broken.rows] == [report.HOLDS, report.DOES_NOT_HOLD, report.HOLDS, report.HOLDS,
+                                           report.DOES_NOT_HOLD, report.DOES_NOT_HOLD]
+    assert ch01.pgd_alpha(40) == 0.01 and ch01.pgd_alpha(10) == pytest.approx(0.075)
+
+
 def test_chapter_1_seminar_claims_at_every_eps():
     n = 300
     every, none, half = torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool), torch.arange(n) % 2 == 0
@@ -215,8 +254,11 @@ def test_chapter_3_claims_and_tables():
     assert ch03.claim_verdicts(out, "patch_shuffle", 4, "less") == (report.CANNOT_TELL, report.DOES_NOT_HOLD)
     assert ch03.kept(out, "stylize", 0.5, "FGSM 8") == pytest.approx(0.75)
     paper = ch03.paper_table(out)._repr_markdown_().splitlines()
-    assert paper[2].startswith("| standard | 83.32 | 16.83 | 20% | 80.0 [") and paper[2].endswith("| 40% |")
-    assert paper[6].startswith("| PGD-L2 4 / PGD-L2 0.5 | 74.12 | 22.53 | 30% |")
+    assert paper[2].startswith("| standard | 20% | 10% | 80.0 [") and paper[2].endswith("| 40% |")
+    assert paper[5] == "| PGD-L∞ 4 | 29% | 33% | – | – | – |"          # a recipe we did not train
+    assert paper[10].startswith("| PGD-L2 4 / PGD-L2 0.5 | 30% | 33% | 60.0 [")
+    full = ch03.paper_accuracy_table()._repr_markdown_().splitlines()
+    assert len(full) == 2 + 11 and full[2] == "| standard | 83.32 | 16.83 | 72.02 | 7.25 |"
 
 
 def test_chapter_3_judges_every_level_and_the_reading_follows_the_verdicts():
@@ -239,3 +281,33 @@ def test_chapter_3_judges_every_level_and_the_reading_follows_the_verdicts():
     assert "in raw accuracy, holds at 0.5; cannot tell at this sample size at 0.25, 0.75, 1;" in lines[0]
     assert "in the kept fraction, holds at 0.25, 0.5, 0.75, 1." in lines[0]
     assert len(ch03.claims_table(out).rows) == len(ch03.CLAIMS) == 12
+
+
+def test_chapter_3_matched_noise_has_the_stylisations_norm(tiny_batch):
+    x, _ = tiny_batch
+    x = 0.25 + 0.5 * x                                   # away from 0 and 1: no clipping
+    styl = (x + 0.05 * torch.sin(torch.arange(x.numel()).view(x.shape).float())).clamp(0, 1)
+    noisy = ch03.matched_noise(x, styl, seed=3)
+    assert torch.allclose((noisy - x).flatten(1).norm(dim=1), (styl - x).flatten(1).norm(dim=1), rtol=1e-4)
+    assert torch.equal(noisy, ch03.matched_noise(x, styl, seed=3)) and not torch.equal(noisy, ch03.matched_noise(x, styl, seed=4))
+    with pytest.raises(ValueError, match="x_stylized must have the shape"):
+        ch03.matched_noise(x, styl[:2])
+
+
+def test_chapter_3_noise_control_says_what_the_stylisation_shows():
+    acc = {}
+    for m in ch03.MODELS:
+        at = m not in ch03.CONTROLS
+        acc["saturate", 2, m] = 0.6 if at else 0.8
+        acc["stylize", 0.5, m] = 0.45 if at else 0.32      # AT keep 75 %, controls 40 %
+        acc["stylize", 1.0, m] = 0.45 if at else 0.32
+    out = fake_outcomes(acc)
+    noise = {0.5: fake_outcomes({("n", 0, m): 0.57 if m not in ch03.CONTROLS else 0.38 for m in ch03.MODELS})["n"][0],
+             1.0: fake_outcomes({("n", 0, m): 0.3 if m not in ch03.CONTROLS else 0.7 for m in ch03.MODELS})["n"][0]}
+    table = ch03.noise_control_table(out, noise)
+    assert [r[0] for r in table.rows] == ["0.5", "1"]
+    # s = 0.5: AT also keep more under noise (95 % vs 48 %): the lead is noise robustness
+    assert table.rows[0][3:] == [report.HOLDS, report.HOLDS, "no more than robustness to noise"]
+    assert table.rows[0][1] == "0.75–0.75 / 0.95–0.95"
+    # s = 1: under noise the AT models keep less than the controls: the stylisation lead is beyond noise
+    assert table.rows[1][3:] == [report.HOLDS, report.DOES_NOT_HOLD, "a lead beyond noise"]

@@ -13,6 +13,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,16 @@ def source(obj) -> Source:
         if not (obj == "advlab" or obj.startswith("advlab.")):
             raise ValueError(f"obj must name a class, function or method of advlab, got {obj!r}")
         obj = _resolve(obj)
-    target = inspect.unwrap(obj.fget if isinstance(obj, property) else obj)
+    target: Any = obj.fget if isinstance(obj, property) else obj
+    if callable(target):
+        target = inspect.unwrap(target)
     module = getattr(target, "__module__", None) or ""
-    if not (inspect.isclass(target) or inspect.isfunction(target) or inspect.ismethod(target)) \
-            or not (module == "advlab" or module.startswith("advlab.")):
+    code = inspect.isclass(target) or inspect.isfunction(target) or inspect.ismethod(target)
+    file_name = inspect.getsourcefile(target) if code else None
+    if not code or not (module == "advlab" or module.startswith("advlab.")) or file_name is None:
         raise ValueError(f"obj must be a class, function or method defined in advlab, got {obj!r}")
     lines, first = inspect.getsourcelines(target)
-    file = Path(inspect.getsourcefile(target)).resolve()
+    file = Path(file_name).resolve()
     root = Path(advlab.__file__).resolve().parent.parent
     return Source(path=file.relative_to(root).as_posix(), name=target.__qualname__, first=first,
                   last=first + len(lines) - 1, text=textwrap.dedent("".join(lines)))

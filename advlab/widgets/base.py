@@ -30,6 +30,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from typing import Any
 
 from .controls import Range
 from .render import Renderer
@@ -113,6 +114,7 @@ class Panel:
     CHAPTER: int | None = None
     EPS_VALUES: tuple = ()  # the ε stops ``precompute`` fills when given none
     dynamic: list  # the artists ``draw`` changes, set by ``build_figure``
+    eps: Any       # the ε slider, in the panels that have one (``main_control``)
 
     def __init__(self, cache_size: int = 256):
         import ipywidgets as W
@@ -261,8 +263,9 @@ class Panel:
         finally:
             self._lock.release()
 
-    def main_control(self) -> tuple[str, object]:
-        """The ``params()`` name and the control of the panel's main slider (default ε)."""
+    def main_control(self) -> tuple[str, Any]:
+        """The ``params()`` name and the control of the panel's main slider (default ε, the
+        ``eps`` slider the panels with an ε make)."""
         return "eps", self.eps
 
     def stops(self) -> list:
