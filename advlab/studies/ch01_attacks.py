@@ -110,7 +110,7 @@ def seminar_reading(rows) -> str:
 
 
 def seminar_claims(rows) -> report.Table:
-    """The seminar's readings of its table (:data:`SEMINAR_VGG16`) as claims, each judged by paired
+    """The seminar's readings of its table (``SEMINAR_VGG16``) as claims, each judged by paired
     tests on our same images (:func:`advlab.report.mcnemar`, :func:`advlab.report.verdict`) at
     every ε the table shows: one FGSM step leaves more images correct than ten iterative steps,
     and MIM is the weakest iterative attack (at ε = 2, where the seminar saw it). "ours" gives the
