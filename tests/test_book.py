@@ -134,7 +134,8 @@ def expected_tables(chapter: str) -> list[dict]:
                      if "text/markdown" in o.get("data", {})]
         for where, text in texts:
             tables = _tables(text)
-            if where == "Markdown output" and "|" in text:
+            prose = "".join(t.content for t in _GFM.parse(text) if t.type != "fence")  # code listings may hold |
+            if where == "Markdown output" and "|" in prose:
                 assert tables, f"{chapter} cell {i}: a Markdown output with pipes is not a GFM table:\n{text[:300]}"
             found += [{"cell": i, "where": where, "header": [_words(h) for h in head], "rows": rows,
                        "label": " | ".join(head)[:80]} for head, rows in tables]
@@ -178,7 +179,8 @@ def test_claims_page_lists_every_chapters_computed_verdicts(built_book):
     head = [th.get_text(strip=True) for th in tables[0].select("thead th")]
     assert head == ["chapter", "claims", "hold", "do not hold", "cannot tell"]
     rows = [[td.get_text(strip=True) for td in tr.select("td")] for tr in tables[0].select("tbody tr")]
-    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert sorted({int(r[0]) for r in rows}) == [1, 2, 3, 4, 5, 6, 7, 8]      # one row per registered table
+    assert [int(r[0]) for r in rows] == sorted(int(r[0]) for r in rows)
     assert all(sum(int(c) for c in r[2:]) > 0 for r in rows), rows
     assert len(tables) == 1 + len(rows)
 
