@@ -311,3 +311,15 @@ def test_chapter_3_noise_control_says_what_the_stylisation_shows():
     assert table.rows[0][1] == "0.75–0.75 / 0.95–0.95"
     # s = 1: under noise the AT models keep less than the controls: the stylisation lead is beyond noise
     assert table.rows[1][3:] == [report.HOLDS, report.DOES_NOT_HOLD, "a lead beyond noise"]
+
+
+def test_chapter_3_controls_table_reads_the_manifest():
+    table = ch03.controls_table()
+    assert [r[0] for r in table.rows] == list(ch03.MODELS)
+    row = dict(zip(ch03.MODELS, table.rows))
+    assert row["underfit"][3] == "+0.0"
+    std, under = (al.zoo.entry(ch03.MODELS[k])["clean_accuracy"] for k in ("standard", "underfit"))
+    assert row["standard"][3] == f"{100 * (std - under):+.1f}"
+    assert row["standard"][2] == al.zoo.entry("cifar_resnet8")["recipe"]["epochs"]
+    assert f"{row['standard'][1]:.1f}".startswith(f"{100 * std:.1f} [")
+    assert round(ch03.PAPER_UNDERFIT_GAP, 2) == 2.63
