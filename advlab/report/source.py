@@ -40,9 +40,10 @@ class Source:
         p.text(repr(self))
 
 
-def _resolve(name: str):
-    """The object a dotted name such as ``advlab.interpret.pathways._influence`` names: the longest
-    importable module, then attributes (``al.interpret.pathways`` is the function, not the module)."""
+def lookup(name: str):
+    """The object a dotted name such as ``advlab.interpret.pathways._influence`` names, or None:
+    the longest importable module, then attributes (``al.interpret.pathways`` is the function, not
+    the module). The book's extension resolves cross-references with it too."""
     import importlib
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
@@ -54,9 +55,9 @@ def _resolve(name: str):
             for attr in parts[cut:]:
                 obj = getattr(obj, attr)
         except AttributeError:
-            break
+            return None
         return obj
-    raise ValueError(f"obj must name a class, function or method of advlab, got {name!r}: no such object")
+    return None
 
 
 def source(obj) -> Source:
@@ -67,7 +68,10 @@ def source(obj) -> Source:
     if isinstance(obj, str):
         if not (obj == "advlab" or obj.startswith("advlab.")):
             raise ValueError(f"obj must name a class, function or method of advlab, got {obj!r}")
-        obj = _resolve(obj)
+        found = lookup(obj)
+        if found is None:
+            raise ValueError(f"obj must name a class, function or method of advlab, got {obj!r}: no such object")
+        obj = found
     target: Any = obj.fget if isinstance(obj, property) else obj
     if callable(target):
         target = inspect.unwrap(target)

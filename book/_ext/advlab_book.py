@@ -31,11 +31,12 @@ And a cross-reference to where an object is defined (``advlab.studies.common.att
 ``Range`` inside ``advlab.widgets``) resolves to where the page documents it, the public name
 the same object has (``advlab.studies.attack_table``); other broken references still fail.
 """
-import importlib
 import inspect
 import re
 
 from sphinx.util.nodes import make_refnode
+
+from advlab.report.source import lookup
 
 _LITERAL = re.compile(r"(``.+?``|`[^`]*`)")
 _BARS = re.compile(r"\|(?=[^|\s])([^|`]*?[^|\s])\|")
@@ -70,23 +71,6 @@ def _after_napoleon(app, what, name, obj, options, lines):
             lines[i] = "".join(p if k % 2 else _BARS.sub(r"\\|\1|", p) for k, p in enumerate(parts))
 
 
-def _lookup(dotted):
-    """The object a dotted ``advlab`` name refers to, or None."""
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
 def _resolve_public_name(app, env, node, contnode):
     """Resolve an advlab reference the page documents under another (public) name: same object."""
     if node.get("refdomain") != "py":
@@ -101,9 +85,9 @@ def _resolve_public_name(app, env, node, contnode):
     same_tail = [name for name in objects if name.startswith("advlab.") and name.rsplit(".", 1)[-1] == tail]
     found = None
     for cand in candidates:
-        obj = _lookup(cand) if cand.startswith("advlab.") else None
+        obj = lookup(cand) if cand.startswith("advlab.") else None
         if obj is not None:
-            found = next((name for name in same_tail if name != cand and _lookup(name) is obj), None)
+            found = next((name for name in same_tail if name != cand and lookup(name) is obj), None)
             if found:
                 break
     if found is None and "." not in target and len(same_tail) == 1:
