@@ -323,3 +323,14 @@ def test_chapter_3_controls_table_reads_the_manifest():
     assert row["standard"][2] == al.zoo.entry("cifar_resnet8")["recipe"]["epochs"]
     assert f"{row['standard'][1]:.1f}".startswith(f"{100 * std:.1f} [")
     assert round(ch03.PAPER_UNDERFIT_GAP, 2) == 2.63
+
+
+def test_records_store_outcomes_as_bits_and_say_how_to_build_them(tmp_path):
+    ok = torch.tensor([True, False, False, True])
+    assert al.studies.common.outcome_bits(ok) == "1001" == al.studies.common.outcome_bits(ok.numpy())
+    assert al.studies.common.bits_outcomes("1001").tolist() == [True, False, False, True]
+    with pytest.raises(ValueError, match=r"python -m advlab.studies.ch07_layers"):
+        al.studies.common.load_record(tmp_path / "missing.json", "ch07_layers")
+    # the committed records read as before
+    rec = ch01.load_record()
+    assert ch01.outcomes(rec, "clean").sum() == rec["outcomes"]["clean"].count("1") and len(ch01.outcomes(rec, "clean")) == rec["n"]

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .. import attacks, data, metrics, report, zoo
+from . import common
 from .common import accuracy_vs_eps, attack_table, manifest_rates
 
 #: Madry et al. 2018, MNIST, ε = 0.3, white-box attacks on their adversarially trained CNN,
@@ -169,11 +170,11 @@ def build(path: Path | None = RECORD, per_class: int = RECORD_PER_CLASS, seed: i
     record: dict = {"model": RECORD_MODEL, "n": len(y), "seed": seed, "indices": idx.tolist(),
                     "images": f"{per_class} test images of each digit, drawn with seed {seed} from the full MNIST "
                               f"test set ({ts.variant})",
-                    "outcomes": {"clean": _bits(metrics.correct(model, x, y))}, "seconds": {}}
+                    "outcomes": {"clean": common.outcome_bits(metrics.correct(model, x, y))}, "seconds": {}}
     for name, atk in record_attacks(model, seed).items():
         t1 = time.perf_counter()
         ok = metrics.correct(model, x, y, atk, batch_size=1000)
-        record["outcomes"][name], record["seconds"][name] = _bits(ok), round(time.perf_counter() - t1, 1)
+        record["outcomes"][name], record["seconds"][name] = common.outcome_bits(ok), round(time.perf_counter() - t1, 1)
         print(f"{name}: {ok.float().mean():.4f} ({record['seconds'][name]} s)", flush=True)
     record.update(total_seconds=round(time.perf_counter() - t0, 1), hardware=hardware(), torch=torch.__version__)
     if path is not None:
@@ -181,20 +182,14 @@ def build(path: Path | None = RECORD, per_class: int = RECORD_PER_CLASS, seed: i
     return record
 
 
-def _bits(ok) -> str:
-    return "".join("1" if c else "0" for c in ok.tolist())
-
-
 def load_record(path: Path = RECORD) -> dict:
     """The record (:func:`build`)."""
-    if not Path(path).exists():
-        raise ValueError(f"no record at {path}: build it with `python -m advlab.studies.ch01_attacks`")
-    return json.loads(Path(path).read_text())
+    return common.load_record(path, "ch01_attacks")
 
 
 def outcomes(record: dict, name: str) -> np.ndarray:
     """Per-image outcomes (bool) of setting ``name`` in the record."""
-    return np.array([c == "1" for c in record["outcomes"][name]])
+    return common.bits_outcomes(record["outcomes"][name])
 
 
 def restarts_table(record: dict) -> report.Table:

@@ -214,9 +214,7 @@ def build(per_class: int = PER_CLASS, seed: int = SEED, names=ATTACKS, path: Pat
 
 def load(path: Path = RECORD) -> dict:
     """The recorded results (:func:`build`)."""
-    if not Path(path).exists():
-        raise ValueError(f"no record at {path}: build it with `python -m advlab.studies.ch05_under_fire`")
-    return json.loads(Path(path).read_text())
+    return common.load_record(path, "ch05_under_fire")
 
 
 # ---------------------------------------------------------------- tables

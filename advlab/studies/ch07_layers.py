@@ -35,7 +35,7 @@ from ..models.interpretgan import LAYERS
 from ..report import CANNOT_TELL, DOES_NOT_HOLD, HOLDS
 from ..zoo.recipes.ch07 import generator_name
 from ..zoo.training import hardware
-from .common import random_sign_noise, stratified_sample
+from .common import bits_outcomes, load_record, outcome_bits, random_sign_noise, stratified_sample
 
 MODELS = {"natural": "mnist_layered", "TRADES": "mnist_layered_trades", "TRADES, avg pool": "mnist_layered_trades_avg"}
 DIAGNOSED = ("natural", "TRADES")
@@ -309,11 +309,11 @@ def build(per_class: int = PER_CLASS, seed: int = SEED, path: Path | None = RECO
     for pool, label in (("max", "TRADES"), ("avg", "TRADES, avg pool")):
         model = models[label]
         with frozen_eval(model):
-            record["outcomes"][pool] = {"clean": "".join("1" if c else "0" for c in (metrics.predict(model, x) == y))}
+            record["outcomes"][pool] = {"clean": outcome_bits(metrics.predict(model, x) == y)}
             for name in (*TABLE2_ATTACKS, *STRONG):
                 t1 = time.perf_counter()
                 ok = _correct(model, _attack(model, name, seed), x, y)
-                record["outcomes"][pool][name] = "".join("1" if c else "0" for c in ok)
+                record["outcomes"][pool][name] = outcome_bits(ok)
                 record["seconds"][f"{pool} {name}"] = round(time.perf_counter() - t1, 1)
                 print(f"{pool} {name}: {ok.mean():.3f} ({record['seconds'][f'{pool} {name}']} s)", flush=True)
     record.update(total_seconds=round(time.perf_counter() - t0, 1), hardware=hardware(), torch=torch.__version__)
@@ -324,14 +324,12 @@ def build(per_class: int = PER_CLASS, seed: int = SEED, path: Path | None = RECO
 
 def load(path: Path = RECORD) -> dict:
     """The recorded Table 2 outcomes (:func:`build`)."""
-    if not Path(path).exists():
-        raise ValueError(f"no record at {path}: build it with `python -m advlab.studies.ch07_layers`")
-    return json.loads(Path(path).read_text())
+    return load_record(path, "ch07_layers")
 
 
 def outcomes(record: dict, pool: str, attack: str) -> np.ndarray:
     """Per-image outcomes (bool) of the ``pool`` model under ``attack`` from the record."""
-    return np.array([c == "1" for c in record["outcomes"][pool][attack]])
+    return bits_outcomes(record["outcomes"][pool][attack])
 
 
 def table2(record: dict) -> report.Table:

@@ -2,8 +2,11 @@
 and rates with intervals), how far maps and prototypes move, and the zoo's table."""
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from .. import attacks, data, interpret, metrics, report, transforms, zoo
@@ -187,3 +190,22 @@ def strong_reading(names, limit: float = 0.03) -> str:
     if fine:
         text += f" Within {100 * limit:.0f} points of their PGD figure: {', '.join(fine)}."
     return text.strip() or "No model here has a robust accuracy above zero to confirm."
+
+
+# -- the committed records of the chapters' long runs (chapters 1, 5 and 7) ------------------------
+def outcome_bits(ok) -> str:
+    """Per-image outcomes (a bool tensor or array) as a record stores them: one "1" or "0" per image."""
+    return "".join("1" if c else "0" for c in np.asarray(ok).ravel().tolist())
+
+
+def bits_outcomes(bits: str) -> np.ndarray:
+    """The per-image outcomes (bool) a record stores as :func:`outcome_bits`."""
+    return np.array([c == "1" for c in bits])
+
+
+def load_record(path, module: str) -> dict:
+    """The JSON record at ``path``, written by ``python -m advlab.studies.<module>``; a ``ValueError``
+    saying how to build it when it is missing."""
+    if not Path(path).exists():
+        raise ValueError(f"no record at {path}: build it with `python -m advlab.studies.{module}`")
+    return json.loads(Path(path).read_text())
