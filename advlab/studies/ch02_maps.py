@@ -219,17 +219,22 @@ def prototype_outcomes(model, x, y, eps="8/255", steps: int = 10, k: int = 4, se
         where = sim.gather(1, top[:, :, None, None].expand(-1, -1, h, w)).flatten(2).argmax(2)
         r, c = where // w, where % w
         out["border"][name] = ((r == 0) | (r == h - 1) | (c == 0) | (c == w - 1)).flatten()
-        out["border_chance"] = 1 - (h - 2) * (w - 2) / (h * w)
         if name != "clean":
             ch = prototype_changes(model, x, z, k=k)
             out["changed"][name] = ch["changed"]
             out["new_of_predicted"][name] = ch["new_of_predicted_class"].bool()
     p = metrics.predict(model, x)
     out["chance"] = (model.prototype_class[tops["clean"]] == p[:, None]).flatten()
+    out["border_chance"] = 1 - (h - 2) * (w - 2) / (h * w)   # the grid's share of border cells
     return out
 
 
 def prototype_table(o: dict) -> report.Table:
+    """:func:`_prototype_claims`, registered for the claims page."""
+    return report.claims.register(2, "the seminar: ProtoPNet's prototypes under attack", _prototype_claims(o))
+
+
+def _prototype_claims(o: dict) -> report.Table:
     """The seminar's two ProtoPNet readings as claims, against their controls
     (:func:`prototype_outcomes`): the prototypes that come in under attack belong to the adversarial
     class (above the chance level: how often a clean image's top prototype belongs to its predicted
@@ -255,12 +260,12 @@ def prototype_table(o: dict) -> report.Table:
               f"{100 * o['border_chance']:.0f} %",
               report.every([report.verdict((border["pgd"], border["clean"]), ">"),
                             report.verdict((border["pgd"], border["noise"]), ">")]))
-    return report.claims.register(2, "the seminar: ProtoPNet's prototypes under attack", table)
+    return table
 
 
 def prototype_reading(o: dict) -> str:
     """What :func:`prototype_table` shows, in words generated from ``o`` (one Markdown bullet)."""
-    table = prototype_table(o)
+    table = _prototype_claims(o)  # the same verdicts, not registered a second time
     new_v, border_v = table.rows[0][3], table.rows[1][3]
     changed = report.bootstrap_mean(o["changed"]["pgd"]).value
     new = report.from_outcomes(o["new_of_predicted"]["pgd"]) if len(o["new_of_predicted"]["pgd"]) else None
