@@ -21,13 +21,6 @@ from .training import hardware
 STEPS = 100
 
 
-def _correct(model, atk, x, y, batch: int) -> torch.Tensor:
-    out = []
-    for i in range(0, len(x), batch):
-        out.append(metrics.predict(model, atk(x[i:i + batch], y[i:i + batch]), batch).cpu() == y[i:i + batch].cpu())
-    return torch.cat(out)
-
-
 def strong_eval(name: str, device=None, seed: int = 0) -> dict:
     """Measure and record ``name``'s accuracy under its recipe's PGD, APGD-CE and APGD-T DLR."""
     import torchattacks
@@ -44,9 +37,10 @@ def strong_eval(name: str, device=None, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     pgd = metrics.correct(model, x, y, store.robust_attack(model, spec), batch_size=batch)
     tnorm = "Linf" if norm == "linf" else "L2"
-    ce = _correct(model, torchattacks.APGD(model, norm=tnorm, eps=eps, steps=STEPS, seed=seed, loss="ce"), x, y, batch)
-    dlr = _correct(model, torchattacks.APGDT(model, norm=tnorm, eps=eps, steps=STEPS, seed=seed,
-                                             n_classes=int(model(x[:1]).shape[1])), x, y, batch)
+    ce = metrics.correct(model, x, y, torchattacks.APGD(model, norm=tnorm, eps=eps, steps=STEPS, seed=seed, loss="ce"),
+                         batch_size=batch)
+    dlr = metrics.correct(model, x, y, torchattacks.APGDT(model, norm=tnorm, eps=eps, steps=STEPS, seed=seed,
+                                                          n_classes=int(model(x[:1]).shape[1])), batch_size=batch)
     result = {"n": n, "eps": eps, "norm": norm, "images": f"first {n} test images ({ts.variant})",
               "attacks": f"{spec['attack'].upper()}-{spec['steps']} as in robust_eval; APGD-CE and APGD-T DLR "
                          f"({STEPS} steps, 1 restart; torchattacks)",
