@@ -230,7 +230,8 @@ def prototype_outcomes(model, x, y, eps="8/255", steps: int = 10, k: int = 4, se
 
 
 def prototype_table(o: dict) -> report.Table:
-    """:func:`_prototype_claims`, registered for the claims page."""
+    """The claims table of the seminar's ProtoPNet readings (built by ``_prototype_claims``), registered
+    for the claims page."""
     return report.claims.register(2, "the seminar: ProtoPNet's prototypes under attack", _prototype_claims(o))
 
 
