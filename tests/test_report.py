@@ -31,6 +31,10 @@ def test_wilson_known_value_and_format():
     assert (round(r.low, 4), round(r.high, 4)) == (0.7222, 0.8749)
     assert str(report.rate(408, 500)) == "81.6 [78.0, 84.8]"
     assert f"{report.rate(408, 500):.2f}" == "81.60 [77.97, 84.75]"
+    # 0 of 10,000: Wilson's upper bound is 3.84 / 10,003.84 = 0.038 %, which one decimal hides
+    assert str(report.rate(0, 10_000)) == "0.00 [0.00, 0.04]"
+    assert str(report.rate(10_000, 10_000)) == "100.00 [99.96, 100.00]"
+    assert str(report.rate(0, 100)) == "0.0 [0.0, 3.7]"
     with pytest.raises(ValueError, match="k <= n"):
         report.rate(5, 4)
 

@@ -9,6 +9,7 @@ fractions.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +37,16 @@ class Rate:
         return self.k / self.n
 
     def __format__(self, spec: str) -> str:
+        """Percentages with ``spec`` (default ``.1f``). An interval narrower than the last digit
+        (0 of 10,000: [0, 0.04] %) gets up to two more decimals, so it never reads [0.0, 0.0]."""
         spec = spec or ".1f"
         shown = 100 * self.value if self.reported is None else self.reported
+        m = re.fullmatch(r"\.(\d+)f", spec)
+        if m and self.high > self.low:
+            for digits in range(int(m.group(1)), int(m.group(1)) + 3):
+                spec = f".{digits}f"
+                if f"{100 * self.low:{spec}}" != f"{100 * self.high:{spec}}":
+                    break
         return f"{shown:{spec}} [{100 * self.low:{spec}}, {100 * self.high:{spec}}]"
 
     def __str__(self) -> str:
