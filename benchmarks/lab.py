@@ -133,6 +133,7 @@ TIMER_JS = """
   if (!row) { resolve({times: [], sizes: [], error: 'no slider labelled ' + label}); return; }
   const slider = row.querySelector('.noUi-handle');
   const times = [];
+  const complete = [];
   const sizes = [];
   for (let i = 0; i < presses; i++) {
     const before = img.src;
@@ -145,23 +146,40 @@ TIMER_JS = """
     slider.focus();
     slider.dispatchEvent(new KeyboardEvent('keydown', {key: key, bubbles: true}));
     const r = await changed;
-    if (r === 'timeout') { times.push(null); continue; }
+    if (r === 'timeout') { times.push(null); complete.push(null); continue; }
     await img.decode();
     await new Promise((res) => requestAnimationFrame(() => res()));
     times.push(performance.now() - t0);
+    // a frame drawn with a slow part pending (its message has class advlab-pending): also time the
+    // complete frame, and wait for it before the next press
+    if (box.querySelector('.advlab-pending')) {
+      const shown = img.src;
+      const done = await new Promise((res) => {
+        const check = () => !box.querySelector('.advlab-pending') && img.src !== shown;
+        if (check()) { res(true); return; }
+        const obs = new MutationObserver(() => { if (check()) { obs.disconnect(); res(true); } });
+        obs.observe(box, {attributes: true, childList: true, subtree: true, characterData: true});
+        setTimeout(() => { obs.disconnect(); res(false); }, 20000);
+      });
+      if (!done) { complete.push(null); continue; }
+      await img.decode();
+      await new Promise((res) => requestAnimationFrame(() => res()));
+    }
+    complete.push(performance.now() - t0);
     const shown = img.getBoundingClientRect();
     sizes.push(img.naturalWidth + 'x' + img.naturalHeight + ' shown ' + Math.round(shown.width) + 'x'
                + Math.round(shown.height));
     await new Promise((res) => setTimeout(res, 150));
   }
   const whole = box.getBoundingClientRect();
-  resolve({times, sizes, panel: Math.round(whole.width) + 'x' + Math.round(whole.height)});
+  resolve({times, complete, sizes, panel: Math.round(whole.width) + 'x' + Math.round(whole.height)});
 })
 """
 
 
 def slider_latency(page, index: int = 0, presses: int = 10, key: str = "ArrowRight", label: str = "ε") -> dict:
     """Press ``key`` ``presses`` times on the slider labelled ``label`` of the ``index``-th panel and
-    time each press to the new picture decoded and painted (ms); also the picture's pixel size and
-    its size on screen."""
+    time each press to the new picture decoded and painted (ms, ``times``) and to the complete picture
+    (``complete``: later where a slow part was drawn pending, marked by the panel's ``advlab-pending``
+    message; the next press waits for it); also the picture's pixel size and its size on screen."""
     return page.evaluate(TIMER_JS, [index, presses, key, label])

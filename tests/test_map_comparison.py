@@ -115,3 +115,38 @@ def test_partial_redraw_matches_a_full_redraw(panel):
         fresh = al.widgets.Renderer(panel.fig, panel.dynamic)   # a full draw of the same state, from scratch
         assert np.array_equal(shown, pixels(fresh.png())), control
     assert len(panel.renderer.sprites) > 0  # and the panel's renderer goes on with its own caches
+
+
+def test_lines_edges_and_nodes_are_redrawn_only_when_they_change():
+    """Lines, a graph's edges (LineCollection) and nodes (scatter) carry a signature: a change of any
+    one property (points, widths, styles, colours, sizes) redraws them, pixel-identical to a full
+    redraw; a frame that changes nothing else leaves another axes' artists as they were."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)))
+    fig = Figure(figsize=(4, 2), dpi=50)
+    a, b = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for ax in (a, b):
+        ax.set_xlim(0, 3), ax.set_ylim(0, 3)
+    line, = a.plot([0, 1, 2], [0, 2, 1])
+    edges = LineCollection([[(0, 0), (1, 1)], [(1, 1), (2, 0)]], linewidths=[1, 2])
+    b.add_collection(edges)
+    nodes = b.scatter([0, 1, 2], [0, 1, 0], s=[20, 20, 20], c=["red", "blue", "green"])
+    r = al.widgets.Renderer(fig, [line, edges, nodes])
+    r.png()
+    changes = [lambda: line.set_ydata([1, 1, 1]), lambda: line.set_linestyle("--"), lambda: line.set_color("k"),
+               lambda: edges.set_segments([[(0, 0), (2, 2)], [(1, 1), (2, 0)]]), lambda: edges.set_linewidths([3, 1]),
+               lambda: edges.set_linestyles(["-", "--"]), lambda: nodes.set_offsets([[1, 1], [2, 2], [0, 2]]),
+               lambda: nodes.set_sizes([60, 10, 30]), lambda: nodes.set_facecolors(["k", "k", "y"])]
+    for change in changes:
+        change()
+        shown = pixels(r.png())
+        assert np.array_equal(shown, pixels(al.widgets.Renderer(fig, [line, edges, nodes]).png()))
+    drawn = []
+    original = r._draw
+    r._draw = lambda art, now, buf: drawn.append(art) or original(art, now, buf)
+    line.set_ydata([2, 0, 2])
+    r.png()
+    assert drawn == [line]

@@ -316,3 +316,37 @@ def test_the_prefetch_waits_while_the_kernel_runs_a_cell(panel, monkeypatch):
     assert len(computed) == len(panel.stops())
     shell.events.callbacks["pre_run_cell"][0](None)
     assert kernel.busy
+
+
+def test_a_move_interrupts_the_prefetched_stop_between_its_parts(panel):
+    """A waiting move does not wait for the whole stop the prefetch is computing: the stop yields
+    before its next part that is not cached (an attack, a map), and is finished later from its
+    cached parts (so every stop is still filled)."""
+    import threading
+    import time
+    events = []
+    cached = panel._cached
+    def recording(key, fn):
+        def part():
+            background = threading.current_thread() is not threading.main_thread()
+            events.append("part" if background else "move")
+            if background:
+                time.sleep(0.02)
+            return fn()
+        return cached(key, part)
+    panel._cached = recording
+    name, control = panel.main_control()
+    target = _stops_to_visit(panel)[-1]
+    thread = panel.start_prefetch()
+    while "part" not in events:
+        time.sleep(0.001)
+    events.append("waiting")
+    control.value = target
+    after = events[events.index("waiting") + 1:]
+    assert "move" in after and after[:after.index("move")].count("part") <= 1, events
+    thread.join(120)
+    panel.start_prefetch().join(120)
+    before = set(panel._cache)
+    for v in _stops_to_visit(panel):
+        control.value = v
+    assert set(panel._cache) == before

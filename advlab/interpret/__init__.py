@@ -41,7 +41,15 @@ from .layers import (
 )
 from .mask import MeaningfulPerturbation
 from .own import AttentionMap, PrototypeMap
-from .pathways import Pathway, channel_response, pathway_layers, pathways, top_patches, visualize_channel
+from .pathways import (
+    Pathway,
+    channel_response,
+    pathway_edges,
+    pathway_layers,
+    pathways,
+    top_patches,
+    visualize_channel,
+)
 from .predicted import predict_and_map, top_prototypes
 from .promotion import PSE, promotion_suppression, pse_type
 from .promotion import TYPES as PSE_TYPES
@@ -66,5 +74,6 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
            "PSE", "PSE_TYPES", "promotion_suppression", "pse_type",
-           "Pathway", "pathways", "pathway_layers", "channel_response", "top_patches", "visualize_channel",
+           "Pathway", "pathways", "pathway_edges", "pathway_layers", "channel_response", "top_patches",
+           "visualize_channel",
            "ConceptSet", "Dissection", "concept_set", "dissect", "unit_sensitivity", "RTS"]

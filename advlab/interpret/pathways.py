@@ -286,18 +286,32 @@ def pathways(model: torch.nn.Module, benign: torch.Tensor, target: torch.Tensor,
             shown = sorted(top["benign"] | top["target"] | top["adversarial"])
             channels[layer] = [{"channel": i, "group": _group(i, top),
                                 **{g: float(activation[g][layer][i]) for g in batches}} for i in shown]
-        edges: list[tuple[str, int, str, int, float]] = []
-        if connections:
-            both = torch.cat([benign, adversarial])
-            for src, dst in zip(layers, layers[1:]):
-                src_ch = [c["channel"] for c in channels[src]]
-                dst_ch = [c["channel"] for c in channels[dst]]
-                infl = _influence(model, both, src, dst, dst_ch)[:, src_ch]
-                for row, j in zip(infl, dst_ch):
-                    order = row.abs().argsort(descending=True, stable=True)[:connections]
-                    edges += [(src, src_ch[t], dst, j, float(row[t])) for t in order.tolist() if row[t] != 0]
-    return Pathway(layers=layers, channels=channels, edges=edges, activation=activation,
-                   importance=imp, share=share, connections=connections)
+    pw = Pathway(layers=layers, channels=channels, edges=[], activation=activation, importance=imp, share=share,
+                 connections=connections)
+    return replace(pw, edges=pathway_edges(model, pw, benign, adversarial)) if connections else pw
+
+
+def pathway_edges(model: torch.nn.Module, pathway: Pathway, benign: torch.Tensor,
+                  adversarial: torch.Tensor) -> list[tuple[str, int, str, int, float]]:
+    """The edges of ``pathway`` (its channels as :func:`pathways` chose them from ``benign`` and
+    ``adversarial``): for each shown channel, its ``pathway.connections`` strongest incoming
+    influences from the shown channels of the previous shown layer (see :func:`pathways`). The
+    costly part of a graph (one backward pass per shown channel), so a panel can draw the channels
+    first."""
+    edges: list[tuple[str, int, str, int, float]] = []
+    if not pathway.connections:
+        return edges
+    layers, channels = pathway.layers, pathway.channels
+    both = torch.cat([benign, adversarial])
+    with frozen_eval(model):
+        for src, dst in zip(layers, layers[1:]):
+            src_ch = [c["channel"] for c in channels[src]]
+            dst_ch = [c["channel"] for c in channels[dst]]
+            infl = _influence(model, both, src, dst, dst_ch)[:, src_ch]
+            for row, j in zip(infl, dst_ch):
+                order = row.abs().argsort(descending=True, stable=True)[:pathway.connections]
+                edges += [(src, src_ch[t], dst, j, float(row[t])) for t in order.tolist() if row[t] != 0]
+    return edges
 
 
 def _channel(model, layer: str, channel, x: torch.Tensor) -> int:

@@ -19,15 +19,26 @@ thread computes the main slider's other stops, nearest first (:meth:`Panel.start
 a student's next move finds its value computed; the thread and the callbacks take turns (one
 lock), so the numbers are the ones a move would compute and torch never runs twice at once, and
 it pauses while the kernel runs a cell (:data:`KERNEL`), so Run All is not slowed by it.
+
+A part of a picture that is an optimisation of its own (chapter 5's MASK map, about 0.6 s where
+the rest of the frame takes 80 ms) is *deferred* when shown live (:meth:`Panel.later`): a move
+draws the frame at once with that part marked "computing" (``state.pending`` names it, and the
+message says so), and the background thread computes it and sends the complete frame. It does so
+outside the lock, on its own copy of the interpreter, whose model pauses before each forward pass
+while a callback wants the cores and gives up once the panel shows another picture; so a move never
+waits for a slow part. In the book, in tests and with ``precompute`` every frame is complete.
 """
 from __future__ import annotations
 
+import atexit
+import copy
 import html
 import logging
 import os
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +47,29 @@ from .controls import Range
 from .render import Renderer
 
 log = logging.getLogger(__name__)
+_job = threading.local()  # the generation a background job computes for (its copies' forward passes check it)
+
+
+class _Stale(Exception):
+    """A background job given up: the panel shows another picture."""
+
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # panels with a background thread
+
+
+@atexit.register
+def _stop_threads() -> None:
+    """At exit, stop the background threads (a thread still inside torch when Python ends aborts the
+    process: "terminate called without an active exception")."""
+    for panel in list(_LIVE):
+        panel._generation += 1
+    for panel in list(_LIVE):
+        if panel.prefetch_thread is not None:
+            panel.prefetch_thread.join(5)
+
+
+class _Yield(Exception):
+    """The background thread leaves a stop half computed (its parts so far cached): a callback waits."""
 
 
 def in_book() -> bool:
@@ -126,6 +160,13 @@ class Panel:
         self._generation = 0            # bumped at each picture: an older prefetch stops
         self.prefetch = False           # set by the live display (``show``): fill the cache in the background
         self.prefetch_thread: threading.Thread | None = None
+        self._callbacks = 0             # callbacks waiting for or holding the lock: background jobs pause
+        self._prefetching = False       # the background thread holds the lock: a waiting callback interrupts
+        self._defer = False             # True while a live move computes: slow parts may be left pending
+        self._jobs: list = []           # the slow parts ``later`` left for the background thread
+        self._pending: tuple | None = None  # (generation, jobs) of the shown picture while a part is pending
+        self._twins: dict = {}          # id(object) -> the background thread's copy (``later``)
+        self._running: dict = {}        # slow part -> threading.Event, set when the job computing it ends
         self.state = None
         self.message = W.HTML(value="")
         self.image = W.Image(format="png")
@@ -206,6 +247,8 @@ class Panel:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        if self._prefetching and self._waiting:  # the background thread lets a waiting move go first
+            raise _Yield
         value = fn()
         self._cache[key] = value
         if len(self._cache) > self._cache_size:
@@ -235,9 +278,11 @@ class Panel:
         try:
             with self._turn():
                 self._generation += 1
-                state = self.compute(**self.params())
+                state, jobs = self._compute_frame(self.params(), defer=self.prefetch)
                 self.draw(state)
                 png = self.png()
+                pending = tuple(getattr(state, "pending", ()) or ())
+                self._pending = (self._generation, jobs) if jobs else None
         except ValueError as err:
             self.show_error(err)
             return False
@@ -245,15 +290,106 @@ class Panel:
             log.exception("panel update failed")
             self.show_error(err)
             return False
-        self.state, self.image.value, self.message.value = state, png, ""
+        self.state, self.image.value, self.message.value = state, png, self.pending_note(pending)
         if self.prefetch:
             self.start_prefetch()
         return True
+
+    def deferring(self) -> bool:
+        """True while a live move (or the background thread ahead of one) computes a frame: then
+        :meth:`later` leaves slow parts that are not cached to the background thread."""
+        return self._defer
+
+    def later(self, key, fn, *objs):
+        """``fn(*objs)`` memoised under ``key`` like ``_cached``, for a slow part of a frame (an
+        optimisation per map). While :meth:`deferring`, a value not cached yet is not computed:
+        ``later`` returns ``None`` (``compute`` draws the part as "computing" and names it in
+        ``state.pending``) and queues ``fn`` for the background thread, which calls it on copies of
+        ``objs`` (e.g. the interpreter and so its model) whose forward passes pause while a
+        callback wants the cores."""
+        if key in self._cache or not self._defer:
+            return self._cached(key, lambda: fn(*objs))
+        self._jobs.append((key, fn, objs))
+        return None
+
+    def _compute_frame(self, params: dict, defer: bool):
+        """``compute(**params)`` (deferring slow parts if ``defer``) and the jobs it left."""
+        self._defer, self._jobs = defer, []
+        try:
+            return self.compute(**params), self._jobs
+        finally:
+            self._defer, self._jobs = False, []
+
+    def _twin(self, obj):
+        """The background thread's copy of ``obj``: every module in it pauses before its forward
+        pass while a callback waits for or holds the lock (or a cell runs), and raises ``_Stale``
+        once the panel shows another picture than the one the job computes for."""
+        import torch
+        if id(obj) not in self._twins:
+            twin = copy.deepcopy(obj)
+            modules = [twin] if isinstance(twin, torch.nn.Module) else \
+                [v for v in vars(twin).values() if isinstance(v, torch.nn.Module)]
+            for m in modules:
+                m.register_forward_pre_hook(lambda *_: self._pause())
+            self._twins[id(obj)] = (obj, twin)  # obj kept: its id stays its own
+        return self._twins[id(obj)][1]
+
+    def _pause(self):
+        while self._callbacks or KERNEL.busy:
+            time.sleep(0.002)
+        if _job.generation != self._generation and not self._wanted(_job.key):
+            raise _Stale
+
+    def _wanted(self, key) -> bool:
+        """Whether the picture shown now waits for the slow part ``key``."""
+        pending = self._pending
+        return pending is not None and pending[0] == self._generation and any(k == key for k, _, _ in pending[1])
+
+    def _run_jobs(self, jobs, generation) -> bool:
+        """Compute ``jobs`` outside the lock on the twins and cache them; False if given up. A job
+        goes on after a move if the new picture waits for the same part; a part another thread is
+        computing is waited for, not computed twice."""
+        _job.generation = generation
+        try:
+            for key, fn, objs in jobs:
+                other = self._running.get(key)
+                if other is not None:
+                    other.wait()
+                if key in self._cache:
+                    continue
+                _job.key, done = key, threading.Event()
+                self._running[key] = done
+                try:
+                    value = fn(*[self._twin(o) for o in objs])
+                finally:
+                    self._running.pop(key, None)
+                    done.set()
+                with self._lock:
+                    self._cached(key, lambda v=value: v)
+        except _Stale:
+            return False
+        except Exception as err:  # noqa: BLE001 - a thread has no one to raise to: shown instead
+            log.exception("a deferred part failed")
+            self.show_error(err)
+            return False
+        finally:
+            _job.generation = _job.key = None
+        return True
+
+    @staticmethod
+    def pending_note(pending) -> str:
+        """The message shown while ``pending`` parts of the frame are computed (empty if none); its
+        class ``advlab-pending`` lets the browser benchmark time the complete frame."""
+        if not pending:
+            return ""
+        return (f"<span class='advlab-pending' style='color:#555'>⏳ {html.escape(', '.join(pending))}: "
+                "computing, the picture completes in a moment</span>")
 
     @contextmanager
     def _turn(self):
         """The lock, for a callback: the prefetch waits (``_waiting``) until the callback has had it."""
         self._waiting += 1
+        self._callbacks += 1
         try:
             self._lock.acquire()
         finally:
@@ -262,6 +398,7 @@ class Panel:
             yield
         finally:
             self._lock.release()
+            self._callbacks -= 1
 
     def main_control(self) -> tuple[str, Any]:
         """The ``params()`` name and the control of the panel's main slider (default ε, the
@@ -281,8 +418,11 @@ class Panel:
     def start_prefetch(self) -> threading.Thread:
         """Compute, in a background thread, the main slider's other stops for the current settings
         (nearest to the current value first) into the cache, so the next moves only draw. It takes
-        turns with the callbacks (one lock, one stop at a time) and stops as soon as the panel shows
-        another picture, which starts a fresh one from there. Returns the thread (``join`` it to wait)."""
+        turns with the callbacks (one lock): a move that waits interrupts the stop before its next
+        part that is not cached (an attack, a map), and the stop goes on from its cached parts
+        afterwards; the slow parts (:meth:`later`) run outside the lock. It stops as soon as the
+        panel shows another picture, which starts a fresh one from there; a picture drawn with a
+        part pending is completed first. Returns the thread (``join`` it to wait)."""
         name, _ = self.main_control()
         params, generation = self.params(), self._generation
         stops, here = self.stops(), params[name]
@@ -292,22 +432,52 @@ class Panel:
             at = stops.index(here) if here in stops else 0
         values = [stops[k] for k in sorted(range(len(stops)), key=lambda k: abs(k - at))]
 
+        def wait():
+            # a lock is not fair: without this the thread could take it back at once; and a cell
+            # running (Run All) goes first too
+            while self._waiting or KERNEL.busy:
+                time.sleep(0.002)
+
         def run():
-            for v in values:
-                # a lock is not fair: without this the thread could take it back at once; and a cell
-                # running (Run All) goes first too
-                while self._waiting or KERNEL.busy:
-                    time.sleep(0.002)
+            pending = self._pending
+            if pending is not None and pending[0] == generation:   # the shown frame first
+                if not self._run_jobs(pending[1], generation):
+                    return
+                wait()
                 with self._lock:
                     if self._generation != generation:
                         return
                     try:
-                        self.compute(**{**params, name: v})
-                    except Exception:  # a stop the settings cannot take: the move will show why
-                        log.debug("prefetch of %s=%r failed", name, v, exc_info=True)
+                        state = self.compute(**params)   # every part cached now
+                        self.draw(state)
+                        self._pending = None
+                        self.state, self.image.value, self.message.value = state, self.png(), ""
+                    except Exception as err:  # noqa: BLE001 - shown, never raised in a thread
+                        log.exception("completing the deferred frame failed")
+                        self.show_error(err)
+            for v in values:
+                jobs = None
+                while jobs is None:
+                    wait()
+                    with self._lock:
+                        if self._generation != generation:
+                            return
+                        self._prefetching = True
+                        try:
+                            _, jobs = self._compute_frame({**params, name: v}, defer=True)
+                        except _Yield:  # a move waits: it goes first, then this stop goes on from its cached parts
+                            continue
+                        except Exception:  # a stop the settings cannot take: the move will show why
+                            log.debug("prefetch of %s=%r failed", name, v, exc_info=True)
+                            jobs = []
+                        finally:
+                            self._prefetching = False
+                if jobs and not self._run_jobs(jobs, generation):
+                    return
 
         self.prefetch_thread = threading.Thread(target=run, name=f"{type(self).__name__}-prefetch-{generation}",
                                                 daemon=True)
+        _LIVE.add(self)
         self.prefetch_thread.start()
         return self.prefetch_thread
 

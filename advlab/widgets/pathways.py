@@ -3,7 +3,7 @@
 strengths side by side, with a drill-down on one channel."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -45,6 +45,8 @@ class PathwayState:
     curve: dict            # "eps", "adversarial" (means), "benign", "target" (clean means)
     vis: torch.Tensor      # C×H×W feature visualisation of the channel
     patches: torch.Tensor  # k×C×h×w dataset patches that excite it most
+    edges_pending: tuple = (False, False)  # per graph: its edges still being computed (a live move)
+    pending: tuple = ()    # ("edges",) while any are
 
 
 def _mosaic(patches: torch.Tensor, cols: int = 3) -> np.ndarray:
@@ -225,15 +227,23 @@ class Pathways(UploadPanel):
             xb, torch.full((len(xb),), t)))
 
     def _pathway(self, model, xb, ident, xt, t, attack, eps, share, connections):
+        """(graph, share fooled, edges pending): the channels, cached; the edges (one backward pass
+        per shown channel, the costly part) through ``later``, so a live move may draw the channels
+        first and the edges when the background thread has them."""
         key = (*ident, model, "pathway", t, attack, round(eps, 6), round(share, 6), connections)
 
         def make():
             xa = self._adversarial(model, xb, ident, t, attack, eps)
             pw = interpret.pathways(self.nets[model], xb, xt, xa, layers=self.layers[model], share=share,
-                                    connections=connections)
+                                    connections=0)
             fooled = float((self.nets[model](xa).argmax(1) == t).float().mean())
-            return pw, fooled
-        return self._cached(key, make)
+            return replace(pw, connections=connections), fooled
+        pw, fooled = self._cached(key, make)
+        if not connections:
+            return pw, fooled, False
+        xa = self._adversarial(model, xb, ident, t, attack, eps)
+        edges = self.later((*key, "edges"), lambda net: interpret.pathway_edges(net, pw, xb, xa), self.nets[model])
+        return (pw, fooled, True) if edges is None else (replace(pw, edges=edges), fooled, False)
 
     def _means(self, model, x, ident, layer, what):
         """Mean activation of every channel of ``layer`` over the images and positions (C,)."""
@@ -267,11 +277,12 @@ class Pathways(UploadPanel):
         channel = C.Range(0, n_ch - 1, integer=True).check(channel, f"channel of {layer}")
         xb, ident, what, xt = self._batches(model, benign, target, use_upload)
         t = self.classes.index(target)
-        graphs, fooled = [], []
+        graphs, fooled, pending = [], [], []
         for e in (eps, compare):
-            pw, f = self._pathway(model, xb, ident, xt, t, attack, e, share, connections)
+            pw, f, waits = self._pathway(model, xb, ident, xt, t, attack, e, share, connections)
             graphs.append(pw if filter == "all" else pw.filter(filter, FILTER_K))
             fooled.append(f)
+            pending.append(waits)
         curve_eps = [v / 255 for v in CURVE]
         curve = {"eps": curve_eps,
                  "adversarial": [float(self._means(model, self._adversarial(model, xb, ident, t, attack, e),
@@ -289,7 +300,8 @@ class Pathways(UploadPanel):
         steps = "" if attack == "fgsm" else f"-{self._init['steps']}"
         title = f"{model}: {what} → {target}, targeted {attack.upper()}{steps}"
         return PathwayState("your image" if use_upload else benign, title, graphs, (eps, compare), tuple(fooled),
-                            layer, channel, curve, vis, patches)
+                            layer, channel, curve, vis, patches, tuple(pending),
+                            ("edges",) if any(pending) else ())
 
     # -- drawing -------------------------------------------------------------------------
     def build_figure(self):
@@ -375,7 +387,7 @@ class Pathways(UploadPanel):
         for i, (pw, e, f) in enumerate(zip(s.graphs, s.eps, s.fooled)):
             self._draw_graph(i, pw, layers, s.layer, s.channel)
             what = "no attack" if e == 0 else f"ε = {eps_label(e, True)}: {f:.0%} classified as the target"
-            self.gax[i].title.set_text(what)
+            self.gax[i].title.set_text(what + ("\n(edges: computing…)" if s.edges_pending[i] else ""))
         self.vis_art.set_data(to_hwc(s.vis))
         self.vax.title.set_text(f"{s.layer} #{s.channel}: visualisation")
         self.patch_art.set_data(_mosaic(s.patches))

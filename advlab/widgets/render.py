@@ -16,9 +16,12 @@ from typing import Any
 
 def _signature(artist):
     """What an artist shows (``None``: unknown, always redraw): an image's pixels and colour
-    scale, a text's string and style."""
+    scale, a text's string and style, a line's points and style, a graph's edges (segments, widths,
+    styles, colours) and nodes (positions, sizes, colours)."""
     import numpy as np
+    from matplotlib.collections import LineCollection, PathCollection
     from matplotlib.image import AxesImage
+    from matplotlib.lines import Line2D
     from matplotlib.text import Text
     if not artist.get_visible():
         return ("hidden",)
@@ -29,7 +32,24 @@ def _signature(artist):
     if isinstance(artist, Text):
         return ("text", artist.get_text(), artist.get_position(), str(artist.get_color()), artist.get_fontsize(),
                 artist.get_rotation())
+    if isinstance(artist, Line2D):
+        return ("line", _bytes(artist.get_xydata()), str(artist.get_color()), artist.get_linewidth(),
+                str(artist.get_linestyle()), str(artist.get_marker()), artist.get_markersize(),
+                str(artist.get_markerfacecolor()), artist.get_alpha())
+    if isinstance(artist, LineCollection):   # a graph's edges
+        return ("segments", tuple(_bytes(s) for s in artist.get_segments()), _bytes(artist.get_linewidths()),
+                repr(artist.get_linestyles()), _bytes(artist.get_colors()), artist.get_alpha())
+    if isinstance(artist, PathCollection):   # a scatter: a graph's nodes
+        return ("scatter", _bytes(artist.get_offsets()), _bytes(artist.get_sizes()), _bytes(artist.get_facecolors()),
+                _bytes(artist.get_edgecolors()), _bytes(artist.get_linewidths()), artist.get_alpha(),
+                len(artist.get_paths()))
     return None
+
+
+def _bytes(a):
+    import numpy as np
+    a = np.asarray(a)
+    return a.shape, a.dtype.str, a.tobytes()
 
 
 def _region(artist, renderer):

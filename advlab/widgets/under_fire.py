@@ -41,6 +41,8 @@ class FireState:
     title: str
     outcome: str
     verdict: str
+    pending: tuple = ()      # interpreters whose maps are still being computed (a live move: drawn blank)
+    pending_clean: bool = False  # ... the clean image's maps among them (a new image)
 
 
 class UnderFire(UploadPanel):
@@ -57,8 +59,10 @@ class UnderFire(UploadPanel):
     target map, ε); ``precompute`` fills the cache for the current image.
 
     ``interpreters``: name → (interpreter for the maps, interpreter ADV² differentiates through),
-    e.g. ``advlab.studies.ch05_under_fire`` builds the chapter's four (MASK is an optimisation:
-    its maps take about 10× longer than the others', so a move that is not cached is slow).
+    e.g. ``advlab.studies.ch05_under_fire`` builds the chapter's four. MASK is an optimisation (about
+    0.6 s a map, ten times the others'): shown live, a move draws the other maps at once with MASK's
+    marked "computing", and the background thread sends the complete picture when it has it
+    (:meth:`~advlab.widgets.base.Panel.later`); in the book every frame is complete.
 
     Controls (attributes): ``index``, ``target``, ``attack``, ``interpreter``, ``target_map``,
     ``eps`` / ``eps_text``, ``upload`` / ``use_upload``.
@@ -153,9 +157,20 @@ class UnderFire(UploadPanel):
         return self.images[index:index + 1], ("image", index), int(self.labels[index]), f"image {index}"
 
     def _maps(self, x, ident, cls, tag):
-        """Normalised maps of the interpreters (K×H×W) for one image and class, cached."""
-        return self._cached((*ident, "maps", tag, cls), lambda: torch.stack(
-            [normalize(it(x, torch.tensor([cls])))[0] for it, _ in self.interps.values()]))
+        """Normalised maps of the interpreters (K×H×W) for one image and class, cached, and the
+        names of those still pending: on a live move a slow interpreter's map (MASK) that is not
+        cached is drawn blank and computed in the background (:meth:`~advlab.widgets.base.Panel.later`)."""
+        target, maps, pending = torch.tensor([cls]), [], []
+        for name, (it, _) in self.interps.items():
+            key = (*ident, "map", name, tag, cls)
+            if getattr(it, "slow", False):
+                m = self.later(key, lambda interp: normalize(interp(x, target))[0], it)
+            else:
+                m = self._cached(key, lambda: normalize(it(x, target))[0])
+            if m is None:
+                pending.append(name)
+            maps.append(torch.zeros(x.shape[-2:]) if m is None else m)
+        return torch.stack(maps), tuple(pending)
 
     def _attack(self, x, t, attack, interpreter, target_map, eps):
         from .. import attacks
@@ -184,9 +199,11 @@ class UnderFire(UploadPanel):
         with torch.no_grad():
             p = torch.softmax(self.model(torch.cat([x, x_adv])), 1)
         pred, pred_adv = int(p[0].argmax()), int(p[1].argmax())
-        clean = self._maps(x, ident, y, "clean")
-        adv = clean if x_adv is x else self._maps(x_adv, ident, pred_adv, key)
-        l1 = (adv - clean).abs().flatten(1).mean(1).tolist()
+        clean, waiting = self._maps(x, ident, y, "clean")
+        adv, waiting_adv = (clean, waiting) if x_adv is x else self._maps(x_adv, ident, pred_adv, key)
+        pending = tuple(dict.fromkeys(waiting + waiting_adv))
+        l1 = [float("nan") if k in pending else d
+              for k, d in zip(self.interps, (adv - clean).abs().flatten(1).mean(1).tolist())]
         detected = self._cached((*ident, "sqz", *key), lambda: {k: bool(v[0]) for k, v in
                                                                  self.detector.detect(x_adv).items()})
         c = self.classes
@@ -197,7 +214,8 @@ class UnderFire(UploadPanel):
         flagged = [k for k, v in detected.items() if v and k != squeeze.JOINT]
         verdict = "squeezers flag it: " + (", ".join(flagged) if flagged else "none")
         return FireState(source, attack, interpreter, target_map, eps, x[0], x_adv[0], y, t, pred, pred_adv,
-                         float(p[1, pred_adv]), torch.stack([clean, adv]), l1, detected, title, outcome, verdict)
+                         float(p[1, pred_adv]), torch.stack([clean, adv]), l1, detected, title, outcome, verdict,
+                         pending, bool(waiting))
 
 
     # -- drawing -------------------------------------------------------------------------
@@ -225,11 +243,12 @@ class UnderFire(UploadPanel):
         self.outcome = fig.text(0.5, 0.945, " ", ha="center", va="top", fontsize=8.5)
         self.squeezed = fig.text(0.70, 0.78, " ", ha="center", va="center", fontsize=8, wrap=True)
         fig.text(0.70, 0.84, "feature squeezing (5 % false positives)", ha="center", fontsize=7.5, color="0.35")
-        fig.text(0.70, 0.70, "new settings: computed once, then cached\n(MASK optimises a mask per map: ~0.7 s)",
+        fig.text(0.70, 0.70, "new settings: computed once, then cached\n(MASK optimises a mask per map: ~0.6 s,\n"
+                 "drawn when ready)",
                  ha="center", va="top", fontsize=7, color="0.35")
         fig.subplots_adjust(left=0.04, right=0.98, top=0.88, bottom=0.03)
         self.dynamic = [*self.img_art, *self.map_art.flat, *[ax.title for ax in self.img_ax],
-                        *[ax.title for ax in self.map_ax[1]], self.head, self.outcome, self.squeezed]
+                        *[ax.title for ax in self.map_ax.flat], self.head, self.outcome, self.squeezed]
         return fig
 
     def draw(self, s: FireState):
@@ -241,7 +260,10 @@ class UnderFire(UploadPanel):
         for j, name in enumerate(self.interps):
             self.map_art[0, j].set_data(s.maps[0, j].numpy())
             self.map_art[1, j].set_data(s.maps[1, j].numpy())
-            self.map_ax[1, j].title.set_text(f"{name}, attacked: L1 {s.l1[j]:.2f}")
+            waits = name in s.pending
+            self.map_ax[0, j].title.set_text(f"{name}, clean" + (": computing…" if waits and s.pending_clean else ""))
+            self.map_ax[1, j].title.set_text(f"{name}, attacked: computing…" if waits
+                                             else f"{name}, attacked: L1 {s.l1[j]:.2f}")
         self.head.set_text(s.title)
         self.outcome.set_text(s.outcome)
         self.squeezed.set_text(s.verdict)
