@@ -239,3 +239,24 @@ def test_relu_and_upsampling_are_the_last_steps(tiny_gap, tiny_batch):
     for bad in (dict(relu="no"), dict(upsample=1)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             al.interpret.GradCAM(tiny_gap, **bad)
+
+
+def test_prototype_region_covers_the_pushed_patch_and_is_the_95th_percentile():
+    """Every prototype of the zoo's ProtoPNet was pushed onto a latent cell of its training image: its
+    95th-percentile region on that image covers the cell, holds about 5 % of the pixels, and its box
+    is the smallest one around the mask."""
+    model = al.zoo.load("cifar_protopnet")
+    for j in range(len(model.proto_images)):
+        r = al.interpret.prototype_region(model, j)
+        top, left, bottom, right = r.box
+        r0, c0 = model.proto_locations[j].tolist()
+        cell = 32 // 8
+        assert r.mask[r0 * cell:(r0 + 1) * cell, c0 * cell:(c0 + 1) * cell].any(), j
+        assert 0.05 * 1024 <= r.mask.sum() <= 0.06 * 1024 + 8     # ties at the threshold add a few
+        assert r.mask[top].any() and r.mask[bottom - 1].any() and r.mask[:, left].any() and r.mask[:, right - 1].any()
+        assert not r.mask[:top].any() and not r.mask[bottom:].any()
+        torch.testing.assert_close(r.image, model.proto_images[j].float() / 255)
+    with pytest.raises(ValueError, match="j must"):
+        al.interpret.prototype_region(model, len(model.proto_images))
+    with pytest.raises(ValueError, match="pushed ProtoPNet"):
+        al.interpret.prototype_region(al.zoo.load("cifar_resnet8"), 0)

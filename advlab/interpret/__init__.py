@@ -50,7 +50,7 @@ from .pathways import (
     top_patches,
     visualize_channel,
 )
-from .predicted import predict_and_map, top_prototypes
+from .predicted import PrototypeRegion, predict_and_map, prototype_region, top_prototypes
 from .promotion import PSE, promotion_suppression, pse_type
 from .promotion import TYPES as PSE_TYPES
 from .rts import RTS
@@ -70,7 +70,8 @@ __all__ = ["Interpreter", "BaseCAM", "CAM", "GradCAM", "GradCAMPlusPlus", "Score
            "Saliency", "SmoothGrad", "AttentionMap", "PrototypeMap", "IntegratedGradients",
            "MeaningfulPerturbation", "REGISTRY", "make",
            "normalize",
-           "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes",
+           "reduce_channels", "resolve_layer", "predict_and_map", "top_prototypes", "prototype_region",
+           "PrototypeRegion",
            "LayerAttribution", "LayerActivation", "LayerGradientXActivation", "LayerConductance",
            "InternalInfluence", "NeuronConductance", "LAYER_REGISTRY", "make_layer",
            "PSE", "PSE_TYPES", "promotion_suppression", "pse_type",

@@ -2,7 +2,7 @@
 most activated prototypes. Panels, studies and plots all go through these two functions."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -53,3 +53,37 @@ def top_prototypes(model: torch.nn.Module, x: torch.Tensor, k: int = 1, of_class
             k = checks.number(k, "k", 1, scores.shape[1], integer=True)
         top = scores.topk(k, dim=1)
     return top.indices, top.values
+
+
+class PrototypeRegion(NamedTuple):
+    """Where a ProtoPNet prototype lives on the training image it was pushed to: ``image`` (C×H×W in
+    [0, 1]), ``similarity`` (H×W, the prototype's similarity map upsampled bilinearly to the image),
+    ``mask`` (H×W, True where the similarity reaches its ``percentile``-th percentile) and ``box``
+    ``(top, left, bottom, right)``, the smallest rectangle (bottom and right exclusive) holding the
+    mask."""
+    image: torch.Tensor
+    similarity: torch.Tensor
+    mask: torch.Tensor
+    box: tuple
+
+
+def prototype_region(model: torch.nn.Module, j: int, percentile: float = 95.0) -> PrototypeRegion:
+    """Prototype ``j``'s high-similarity region on its source image, as Chen et al. (2019) show a
+    prototype: the smallest rectangle enclosing the pixels whose upsampled similarity is at least
+    the ``percentile``-th percentile of the map (chapter 2; rather than its latent cell, 4×4 pixels
+    of a 32×32 image, which says nothing of what the patch covers through the trunk's receptive
+    field)."""
+    if not hasattr(model, "proto_images"):
+        raise ValueError(f"model must be a pushed ProtoPNet (with proto_images), got {type(model).__name__}")
+    proto: Any = model
+    j = checks.number(j, "j", 0, len(proto.proto_images) - 1, integer=True)
+    percentile = checks.number(percentile, "percentile", 0.0, 100.0)
+    x = proto.proto_images[j].float()[None] / 255
+    with frozen_eval(model), torch.no_grad():
+        sim = proto.similarity_maps(x)[0, j]
+    up = torch.nn.functional.interpolate(sim[None, None], size=x.shape[-2:], mode="bilinear",
+                                         align_corners=False)[0, 0]
+    mask = up >= torch.quantile(up.flatten(), percentile / 100)
+    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+    return PrototypeRegion(x[0], up, mask, box)
