@@ -191,6 +191,30 @@ def noise_control_table(out: dict, noise: dict) -> report.Table:
     return report.claims.register(3, "stylisation against noise of the same L2 norm", table)
 
 
+def texture_table(out: dict, styles, strength: float = 0.5) -> report.Table:
+    """Errors by texture: each model's accuracy (Wilson) on the images painted with each texture at
+    ``strength``, beside its accuracy on the same images unstylised, and per texture the verdict of
+    "every AT model keeps more than each control" on the kept fraction (:func:`claim_verdicts` on
+    that texture's images). ``styles``: the texture of each image of ``out`` (e.g.
+    ``al.stylize.subset_styles(n)``)."""
+    styles = list(styles)
+    n = len(out[ORIGINAL[0]][ORIGINAL[1]][next(iter(MODELS))])
+    if len(styles) != n:
+        raise ValueError(f"styles must name the texture of each of the {n} images, got {len(styles)}")
+    names = list(dict.fromkeys(sorted(styles)))
+    masks = {t: torch.tensor([st == t for st in styles]) for t in names}
+    table = report.Table(["model", *[f"{t} ({int(m.sum())} images): stylised / original" for t, m in masks.items()]])
+    for model in out["stylize"][strength]:
+        table.add(model, *[f"{report.from_outcomes(out['stylize'][strength][model][m])} / "
+                           f"{report.from_outcomes(out[ORIGINAL[0]][ORIGINAL[1]][model][m])}" for m in masks.values()])
+    verdicts = []
+    for m in masks.values():
+        part = {t: {v: {k: o[m] for k, o in by.items()} for v, by in levels.items()}
+                for t, levels in out.items() if t in ("stylize", ORIGINAL[0])}
+        verdicts.append(claim_verdicts(part, "stylize", strength, "more")[1])
+    return table.add(f"AT keep more than both controls (kept fraction, s = {strength:g})", *verdicts)
+
+
 #: The paper's clean-accuracy gap between its underfit control and its weakest AT model on
 #: Caltech-256 (69.04 − 66.41, points): the control it meant to match.
 PAPER_UNDERFIT_GAP = 69.04 - 66.41
