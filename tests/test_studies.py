@@ -200,20 +200,84 @@ def test_chapter_1_seminar_claims_at_every_eps():
     assert flipped.rows[2][3] == report.DOES_NOT_HOLD and flipped.rows[1][3] == report.HOLDS
 
 
-def test_chapter_2_ranking_verdicts():
+def _ranking_record(p_by_label: dict, n: int = 300, seeds=(0, 1, 2), worst_drop: float = 0.0, fgsm8=None) -> dict:
+    """A chapter 2 record whose heads keep each image under each setting with probability
+    ``p_by_label[label]`` (seeded coins); the worst case loses ``worst_drop`` of PGD-10's survivors."""
     g = torch.Generator().manual_seed(0)
-    coin = lambda p: [torch.rand(300, generator=g) < p for _ in ch01.SEMINAR_SETTINGS]
-    ours = {"CNN (GAP)": fake_rows(coin(0.2)), "attention pooling": fake_rows(coin(0.6)), "ProtoPNet": fake_rows(coin(0.2))}
-    means, claims = ch02.ranking(ours)
-    assert [r[0] for r in means.rows] == list(ours) and means.rows[0][1] == "6.2"   # the seminar's VGG16
-    assert claims.rows[0][2] == report.HOLDS            # attention pooling clearly most robust
-    assert claims.rows[1][2] == report.CANNOT_TELL      # below attention pooling, but level with the CNN
-    same = [torch.arange(300) % 5 == 0] * 9
-    equal = ch02.ranking({k: fake_rows(same) for k in ours})[1]
-    assert [r[2] for r in equal.rows] == [report.DOES_NOT_HOLD] * 2   # identical outcomes: equal within 2 points
+    bits = al.studies.common.outcome_bits
+    models = {}
+    for label, p in p_by_label.items():
+        for s in seeds:
+            out = {}
+            for atk, eps, steps in ch01.SEMINAR_SETTINGS:
+                q = 0.9 if atk == "clean" else (fgsm8 or p) if (atk, eps) == ("fgsm", 8) else p
+                out[ch01.setting_name(atk, eps, steps)] = torch.rand(n, generator=g) < q
+            for e in ch02.STRONG_EPS:
+                pgd = out[ch01.setting_name("pgd", e, 10)]
+                out[f"PGD-10, APGD-CE {e}/255"] = pgd
+                out[f"worst {e}/255"] = pgd & (torch.rand(n, generator=g) >= worst_drop)
+            models[ch02.seed_name(label, s)] = {"label": label, "seed": s, "outcomes": {k: bits(v) for k, v in out.items()}}
+    return {"n": n, "models": models}
+
+
+def test_chapter_2_ranking_verdicts_over_seeds_and_the_stronger_attack():
+    rec = _ranking_record({"CNN (GAP)": 0.2, "attention pooling": 0.6, "ProtoPNet": 0.2})
+    means, claims = ch02.ranking(rec)
+    assert [r[0] for r in means.rows] == list(ch02.MODELS) and means.rows[0][1] == "6.2"   # the seminar's VGG16
+    assert means.header[2:5] == ["ours, seed 0 (300 images)", "ours, seed 1 (300 images)", "ours, seed 2 (300 images)"]
+    assert claims.rows[0][4] == report.HOLDS            # attention pooling clearly most robust, under both yardsticks
+    assert claims.rows[0][3] == f"seed 0: {report.HOLDS}, seed 1: {report.HOLDS}, seed 2: {report.HOLDS}"
+    assert claims.rows[0][1].endswith(f"→ {report.HOLDS}")
+    assert claims.rows[1][4] == report.CANNOT_TELL      # below attention pooling, but level with the CNN
+    # identical outcomes for every head: equal within 2 points, the claims do not hold
+    same = _ranking_record({k: 0.2 for k in ch02.MODELS})
+    for m in same["models"].values():
+        m["outcomes"] = same["models"][ch02.seed_name("CNN (GAP)", m["seed"])]["outcomes"]
+    equal = ch02.ranking(same)[1]
+    assert [r[4] for r in equal.rows] == [report.DOES_NOT_HOLD] * 2
     assert "vs CNN (GAP): +0.0 [+0.0, +0.0] (p = 1)" in equal.rows[0][1]
-    table = ch02.seminar_table(ours)
+    # attention pooling ahead under the seminar's attacks but not under the stronger one: the worst case decides
+    rec_w = _ranking_record({"CNN (GAP)": 0.2, "attention pooling": 0.6, "ProtoPNet": 0.2})
+    for s in (0, 1, 2):
+        m = rec_w["models"][ch02.seed_name("attention pooling", s)]["outcomes"]
+        for e in ch02.STRONG_EPS:
+            m[f"worst {e}/255"] = rec_w["models"][ch02.seed_name("CNN (GAP)", s)]["outcomes"][f"worst {e}/255"]
+    row = ch02.ranking(rec_w)[1].rows[0]
+    assert row[1].endswith(f"→ {report.HOLDS}") and row[4] != report.HOLDS
+    assert "Under the seminar's own attacks the verdicts would differ" in ch02.ranking_reading(rec_w)
+    table = ch02.seminar_table(ch02.record_rows(rec))
     assert table.header[1:3] == ["VGG16 (seminar, 299)", "CNN (GAP) (ours, 300)"] and len(table.rows) == 9
+
+
+def test_chapter_2_stronger_attack_and_masking_sign():
+    weak = _ranking_record({k: 0.4 for k in ch02.MODELS}, worst_drop=0.5, fgsm8=0.4)
+    strong = ch02.strong_table(weak)
+    assert [r[0] for r in strong.rows][:2] == ["CNN (GAP), 2/255", "CNN (GAP), 8/255"]
+    assert {r[5] for r in strong.rows} == {"PGD-10 weak"}      # half the survivors fall: about 20 points
+    fine = ch02.strong_table(_ranking_record({k: 0.4 for k in ch02.MODELS}))
+    assert {r[5] for r in fine.rows} == {"PGD-10 adequate"} and fine.rows[0][4].startswith("+0.0 [")
+    masked = ch02.masking_table(_ranking_record({k: 0.05 for k in ch02.MODELS}, fgsm8=0.3))
+    assert {r[5] for r in masked.rows} == {"yes: one step leaves more than ten"}
+    level = ch02.masking_table(_ranking_record({k: 0.05 for k in ch02.MODELS}))
+    assert {r[5] for r in level.rows} == {"no"}
+    text = ch02.ranking_reading(_ranking_record({"CNN (GAP)": 0.2, "attention pooling": 0.6, "ProtoPNet": 0.2}))
+    assert f"“attention pooling is the most robust” {report.HOLDS}" in text and "over 3 training seeds" in text
+
+
+def test_chapter_2_worst_case_chains_the_attacks_on_the_survivors(tiny_gap, tiny_batch):
+    """AutoAttack's order: APGD-CE runs on PGD's survivors, APGD-T on APGD-CE's; an image counts as
+    correct only if every attack left it so, and the counts only fall along the chain."""
+    import torchattacks
+    x, y = tiny_batch
+    pgd = al.metrics.correct(tiny_gap, x, y, al.attacks.PGD(tiny_gap, eps=8 / 255, steps=3))
+    out = ch02.worst_case(tiny_gap, x, y, pgd, 8 / 255, steps=5)
+    alive = pgd.nonzero().flatten()
+    ce = al.metrics.correct(tiny_gap, x[alive], y[alive],
+                            torchattacks.APGD(tiny_gap, eps=8 / 255, steps=5, seed=0, loss="ce"))
+    assert torch.equal(out["apgd_ce"][alive], ce) and not out["apgd_ce"][~pgd].any()   # the library's APGD-CE
+    assert not (out["worst"] & ~out["apgd_ce"]).any() and not (out["apgd_ce"] & ~pgd).any()
+    none = ch02.worst_case(tiny_gap, x, y, torch.zeros(len(y), dtype=torch.bool), 8 / 255, steps=5)
+    assert not none["worst"].any()            # nothing left to attack: nothing run, nothing correct
 
 
 def test_chapter_2_maps_shift_and_prototypes(tiny_gap, tiny_attention, tiny_proto, tiny_batch):
@@ -311,6 +375,27 @@ def test_chapter_3_noise_control_says_what_the_stylisation_shows():
     assert table.rows[0][1] == "0.75–0.75 / 0.95–0.95"
     # s = 1: under noise the AT models keep less than the controls: the stylisation lead is beyond noise
     assert table.rows[1][3:] == [report.HOLDS, report.DOES_NOT_HOLD, "a lead beyond noise"]
+
+
+def test_chapter_3_errors_by_texture():
+    """Per texture: accuracy stylised / original per model, and the claim judged on that texture's
+    images alone (here AT models keep more on grass and less on brick)."""
+    styles = ["grass"] * 200 + ["brick"] * 200
+    idx = torch.arange(400)
+    out = {"saturate": {2: {}}, "stylize": {0.5: {}}}
+    for m in ch03.MODELS:
+        at = m not in ch03.CONTROLS
+        out["saturate"][2][m] = torch.ones(400, dtype=torch.bool)
+        grass, brick = (180, 40) if at else (60, 160)
+        out["stylize"][0.5][m] = (idx < grass) | ((idx >= 200) & (idx < 200 + brick))
+    table = ch03.texture_table(out, styles)
+    assert table.header == ["model", "brick (200 images): stylised / original", "grass (200 images): stylised / original"]
+    row = dict((r[0], r[1:]) for r in table.rows)
+    assert row["standard"][0].startswith("80.0 [") and " / 100.0 [" in row["standard"][0]
+    assert row["PGD-L∞ 8"][1].startswith("90.0 [")
+    assert table.rows[-1][1:] == [report.DOES_NOT_HOLD, report.HOLDS]
+    with pytest.raises(ValueError, match="styles must name the texture of each of the 400 images"):
+        ch03.texture_table(out, styles[:10])
 
 
 def test_chapter_3_controls_table_reads_the_manifest():
