@@ -419,3 +419,14 @@ def test_records_store_outcomes_as_bits_and_say_how_to_build_them(tmp_path):
     # the committed records read as before
     rec = ch01.load_record()
     assert ch01.outcomes(rec, "clean").sum() == rec["outcomes"]["clean"].count("1") and len(ch01.outcomes(rec, "clean")) == rec["n"]
+
+
+def test_chapter_3_smoothgrad_table_gives_intervals(tiny_gap, tiny_batch):
+    import re
+    x, y = tiny_batch
+    table = ch03.smoothgrad_table({"tiny": tiny_gap}, x, y, batch_size=4)
+    assert [r[0] for r in table.rows] == ["tiny", "random map (baseline)"]
+    for row in table.rows:
+        for cell in row[1:]:
+            value, low, high = map(float, re.fullmatch(r"(-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]", cell).groups())
+            assert low <= value <= high and low < high
