@@ -62,7 +62,7 @@ class UnderFire(UploadPanel):
     e.g. ``advlab.studies.ch05_under_fire`` builds the chapter's four. MASK is an optimisation (about
     0.6 s a map, ten times the others'): shown live, a move draws the other maps at once with MASK's
     marked "computing", and the background thread sends the complete picture when it has it
-    (:meth:`~advlab.widgets.base.Panel.later`); in the book every frame is complete.
+    (:meth:`~advlab.widgets.Panel.later`); in the book every frame is complete.
 
     Controls (attributes): ``index``, ``target``, ``attack``, ``interpreter``, ``target_map``,
     ``eps`` / ``eps_text``, ``upload`` / ``use_upload``.
