@@ -159,7 +159,7 @@ class UnderFire(UploadPanel):
     def _maps(self, x, ident, cls, tag):
         """Normalised maps of the interpreters (K×H×W) for one image and class, cached, and the
         names of those still pending: on a live move a slow interpreter's map (MASK) that is not
-        cached is drawn blank and computed in the background (:meth:`~advlab.widgets.base.Panel.later`)."""
+        cached is drawn blank and computed in the background (:meth:`~advlab.widgets.Panel.later`)."""
         target, maps, pending = torch.tensor([cls]), [], []
         for name, (it, _) in self.interps.items():
             key = (*ident, "map", name, tag, cls)
