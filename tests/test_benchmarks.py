@@ -103,13 +103,13 @@ def test_only_lab_adds_the_browser_section(tmp_path, monkeypatch):
          "again_p50_ms": 74.0, "again_p95_ms": 87.0}]}
     (tmp_path / "benchmarks" / "report.json").write_text(json.dumps(old))
     monkeypatch.setattr(bench, "ROOT", tmp_path)
-    monkeypatch.setattr(bench, "bench_lab", lambda: [row])
+    monkeypatch.setattr(bench, "bench_lab", lambda panels=None: [row])
     monkeypatch.setattr(bench, "bench_slider", lambda *a, **k: pytest.fail("only the browser may run"))
     bench.main(["--only", "lab", "--note", "quiet"])
     res = json.loads((tmp_path / "benchmarks" / "report.json").read_text())
     assert res["lab"]["rows"] == [row] and res["slider"] == []
     md = (tmp_path / "benchmarks" / "report.md").read_text()
-    assert "| MapComparison | ε | 150 / 310 | 90 / 140 | 80 / 120 | 528x544 shown 528x544 | 930x700 |" in md
+    assert "| MapComparison (ε) | 150 / 310 | (same) | 90 / 140 | 80 / 120 | 528x544 shown 528x544 | 930x700 |" in md
     assert "Goal: p95 ≤ 200 ms" in md and "quiet" in md and "after 30 s of reading" in md
     assert "commit abc1234" in md and "| MapComparison | ε | 213 / 233 | 74 / 87 |" in md
     assert bench._percentile([100.0, None], 50) == 10050.0   # a press that never redrew counts as 20 s
