@@ -255,30 +255,42 @@ def test_show_live_turns_the_prefetch_on_and_the_book_does_not(panel, monkeypatc
     panel.prefetch_thread.join(120)
 
 
+def _recorder(events, label):
+    """Wraps a call: the background thread's calls are recorded as ``label`` (and take 20 ms), the
+    callback's as "move"."""
+    import threading
+    import time
+
+    def record(fn):
+        background = threading.current_thread() is not threading.main_thread()
+        events.append(label if background else "move")
+        if background:
+            time.sleep(0.02)
+        return fn()
+    return record
+
+
+def _move_during_the_prefetch(panel, events, label):
+    """Start the prefetch, wait for its first ``label``, then move the main slider to a far stop:
+    (the thread, the events recorded after the move began to wait)."""
+    import time
+    thread = panel.start_prefetch()
+    while label not in events:
+        time.sleep(0.001)
+    events.append("waiting")
+    panel.main_control()[1].value = _stops_to_visit(panel)[-1]
+    return thread, events[events.index("waiting") + 1:]
+
+
 def test_a_move_waits_for_at_most_one_prefetched_stop(panel):
     """The prefetch yields to a waiting callback (a lock alone is not fair: the thread could take it
     back stop after stop): after the callback starts waiting, at most one more stop is computed
     before it runs."""
-    import threading
-    import time
     events = []
-    compute = panel.compute
-    def slow(**params):
-        background = threading.current_thread() is not threading.main_thread()
-        events.append("stop" if background else "move")
-        if background:
-            time.sleep(0.02)
-        return compute(**params)
-    panel.compute = slow
-    name, control = panel.main_control()
-    target = _stops_to_visit(panel)[-1]
-    thread = panel.start_prefetch()
-    while "stop" not in events:
-        time.sleep(0.001)
-    events.append("waiting")
-    control.value = target
+    compute, record = panel.compute, _recorder(events, "stop")
+    panel.compute = lambda **params: record(lambda: compute(**params))
+    thread, after = _move_during_the_prefetch(panel, events, "stop")
     thread.join(120)
-    after = events[events.index("waiting") + 1:]
     assert "move" in after and after[:after.index("move")].count("stop") <= 1, events
 
 
@@ -322,31 +334,14 @@ def test_a_move_interrupts_the_prefetched_stop_between_its_parts(panel):
     """A waiting move does not wait for the whole stop the prefetch is computing: the stop yields
     before its next part that is not cached (an attack, a map), and is finished later from its
     cached parts (so every stop is still filled)."""
-    import threading
-    import time
     events = []
-    cached = panel._cached
-    def recording(key, fn):
-        def part():
-            background = threading.current_thread() is not threading.main_thread()
-            events.append("part" if background else "move")
-            if background:
-                time.sleep(0.02)
-            return fn()
-        return cached(key, part)
-    panel._cached = recording
-    name, control = panel.main_control()
-    target = _stops_to_visit(panel)[-1]
-    thread = panel.start_prefetch()
-    while "part" not in events:
-        time.sleep(0.001)
-    events.append("waiting")
-    control.value = target
-    after = events[events.index("waiting") + 1:]
+    cached, record = panel._cached, _recorder(events, "part")
+    panel._cached = lambda key, fn: cached(key, lambda: record(fn))
+    thread, after = _move_during_the_prefetch(panel, events, "part")
     assert "move" in after and after[:after.index("move")].count("part") <= 1, events
     thread.join(120)
     panel.start_prefetch().join(120)
     before = set(panel._cache)
     for v in _stops_to_visit(panel):
-        control.value = v
+        panel.main_control()[1].value = v
     assert set(panel._cache) == before
