@@ -12,7 +12,6 @@ chapter reads the record.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -255,12 +254,8 @@ TOLERANCE = 0.03
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Record chapter 1's Madry restarts, convergence and checklist.")
-    parser.add_argument("--out", type=Path, default=RECORD)
-    parser.add_argument("--per-class", type=int, default=RECORD_PER_CLASS, help="images per digit")
-    args = parser.parse_args(argv)
-    build(args.out, args.per_class)
-    return 0
+    return common.record_main(argv, "Record chapter 1's Madry restarts, convergence and checklist.", build, RECORD,
+                              RECORD_PER_CLASS, unit="digit")
 
 
 if __name__ == "__main__":

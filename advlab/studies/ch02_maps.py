@@ -10,7 +10,6 @@ AutoAttack (APGD-CE, then targeted APGD-DLR on the images still standing). The b
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -533,13 +532,8 @@ def prototype_reading(o: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Record chapter 2's ranking: three heads × three seeds, the "
-                                                 "seminar's attacks and the core of AutoAttack.")
-    parser.add_argument("--out", type=Path, default=RECORD)
-    parser.add_argument("--per-class", type=int, default=RECORD_PER_CLASS, help="images per class")
-    args = parser.parse_args(argv)
-    build(args.out, args.per_class)
-    return 0
+    return common.record_main(argv, "Record chapter 2's ranking: three heads × three seeds, the seminar's attacks "
+                              "and the core of AutoAttack.", build, RECORD, RECORD_PER_CLASS)
 
 
 if __name__ == "__main__":

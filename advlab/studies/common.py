@@ -203,6 +203,18 @@ def bits_outcomes(bits: str) -> np.ndarray:
     return np.array([c == "1" for c in bits])
 
 
+def record_main(argv, description: str, build, out, per_class: int, unit: str = "class") -> int:
+    """The command line of a record builder (chapters 1 and 2): ``--out`` (default ``out``) and
+    ``--per-class`` (images of each ``unit``, default ``per_class``), then ``build(out, per_class)``."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--per-class", type=int, default=per_class, help=f"images per {unit}")
+    args = parser.parse_args(argv)
+    build(args.out, args.per_class)
+    return 0
+
+
 def load_record(path, module: str) -> dict:
     """The JSON record at ``path``, written by ``python -m advlab.studies.<module>``; a ``ValueError``
     saying how to build it when it is missing."""
