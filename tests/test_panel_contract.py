@@ -345,3 +345,22 @@ def test_a_move_interrupts_the_prefetched_stop_between_its_parts(panel):
     for v in _stops_to_visit(panel):
         panel.main_control()[1].value = v
     assert set(panel._cache) == before
+
+
+def test_a_move_interrupts_the_prefetched_part_at_its_next_forward_pass(panel):
+    """Inside a part too (an attack's steps, a map's passes): once a move waits, the prefetch stops
+    at the next forward pass of the panel's models, so the move waits for one pass, not one attack."""
+    events = []
+    models = panel._models()
+    assert models, "the panel's models are found (its attributes, dicts of them, interpreters)"
+    panel._hook_yield()                             # the yield check runs before the recorder below
+    record = _recorder(events, "pass")
+    handles = [m.register_forward_pre_hook(lambda *_: record(lambda: None)) for m in models]
+    try:
+        thread, after = _move_during_the_prefetch(panel, events, "pass")
+        thread.join(120)
+    finally:
+        for h in handles:
+            h.remove()
+    # the pass in progress when the move began to wait, and one started just before its count rose
+    assert "move" in after and after[:after.index("move")].count("pass") <= 2, events

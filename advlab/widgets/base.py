@@ -167,6 +167,7 @@ class Panel:
         self._pending: tuple | None = None  # (generation, jobs) of the shown picture while a part is pending
         self._twins: dict = {}          # id(object) -> the background thread's copy (``later``)
         self._running: dict = {}        # slow part -> threading.Event, set when the job computing it ends
+        self._yield_hooks = False       # the models' forward pre-hooks that interrupt a prefetched part
         self.state = None
         self.message = W.HTML(value="")
         self.image = W.Image(format="png")
@@ -334,6 +335,43 @@ class Panel:
             self._twins[id(obj)] = (obj, twin)  # obj kept: its id stays its own
         return self._twins[id(obj)][1]
 
+    def _models(self) -> list:
+        """The models the panel computes with: its attributes that are modules, or dicts, lists or
+        objects (an interpreter) holding modules, one level down."""
+        import torch
+        found: dict = {}
+
+        def add(value, depth):
+            if isinstance(value, torch.nn.Module):
+                found[id(value)] = value
+            elif depth and isinstance(value, dict):
+                for v in value.values():
+                    add(v, depth - 1)
+            elif depth and isinstance(value, (list, tuple)):
+                for v in value:
+                    add(v, depth - 1)
+            elif depth and hasattr(value, "__dict__") and not isinstance(value, type):
+                for v in vars(value).values():
+                    if isinstance(v, torch.nn.Module):
+                        add(v, 0)
+        for v in vars(self).values():
+            if v is not self and not isinstance(v, (Renderer, threading.Thread)):
+                add(v, 2)
+        return list(found.values())
+
+    def _hook_yield(self) -> None:
+        """Let a waiting move interrupt the prefetch inside a part too (an attack's next step, a
+        map's next pass), not only between parts: each model's forward pass first checks."""
+        if self._yield_hooks:
+            return
+        for m in self._models():
+            m.register_forward_pre_hook(lambda *_: self._yield_now())
+        self._yield_hooks = True
+
+    def _yield_now(self) -> None:
+        if self._prefetching and self._waiting and threading.current_thread() is self.prefetch_thread:
+            raise _Yield
+
     def _pause(self):
         while self._callbacks or KERNEL.busy:
             time.sleep(0.002)
@@ -418,11 +456,12 @@ class Panel:
     def start_prefetch(self) -> threading.Thread:
         """Compute, in a background thread, the main slider's other stops for the current settings
         (nearest to the current value first) into the cache, so the next moves only draw. It takes
-        turns with the callbacks (one lock): a move that waits interrupts the stop before its next
-        part that is not cached (an attack, a map), and the stop goes on from its cached parts
-        afterwards; the slow parts (:meth:`later`) run outside the lock. It stops as soon as the
+        turns with the callbacks (one lock): a move that waits interrupts the stop at the next
+        forward pass of the panel's models (an attack's next step), and the stop goes on from its
+        cached parts afterwards; the slow parts (:meth:`later`) run outside the lock. It stops as soon as the
         panel shows another picture, which starts a fresh one from there; a picture drawn with a
         part pending is completed first. Returns the thread (``join`` it to wait)."""
+        self._hook_yield()
         name, _ = self.main_control()
         params, generation = self.params(), self._generation
         stops, here = self.stops(), params[name]
