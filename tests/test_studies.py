@@ -262,6 +262,18 @@ def test_chapter_2_stronger_attack_and_masking_sign():
     assert {r[5] for r in level.rows} == {"no"}
     text = ch02.ranking_reading(_ranking_record({"CNN (GAP)": 0.2, "attention pooling": 0.6, "ProtoPNet": 0.2}))
     assert f"“attention pooling is the most robust” {report.HOLDS}" in text and "over 3 training seeds" in text
+    assert "Each seed on its own gives the same verdicts." in text
+    assert "(attention pooling 12 to 16 points above the other two) is here too." in text
+    # ahead at seed 0 only: the pooled verdict holds, and the reading says that the seeds alone disagree
+    split = _ranking_record({"CNN (GAP)": 0.2, "attention pooling": 0.6, "ProtoPNet": 0.2})
+    for s in (1, 2):
+        m = split["models"][ch02.seed_name("attention pooling", s)]["outcomes"]
+        for e in ch02.STRONG_EPS:
+            m[f"worst {e}/255"] = split["models"][ch02.seed_name("CNN (GAP)", s)]["outcomes"][f"worst {e}/255"]
+    text = ch02.ranking_reading(split)
+    assert f"“attention pooling is the most robust” {report.HOLDS} at 1 of 3 seeds on its own" in text, text
+    level = ch02.ranking_reading(_ranking_record({k: 0.2 for k in ch02.MODELS}))
+    assert "is not here: attention pooling's mean is" in level
 
 
 def test_chapter_2_worst_case_chains_the_attacks_on_the_survivors(tiny_gap, tiny_batch):
