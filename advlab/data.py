@@ -456,6 +456,23 @@ def subset(name: str, n: int | None = None) -> TensorSet:
     return TensorSet(torch.from_numpy(x).float() / 255, torch.from_numpy(y).long(), name, "test", variant)
 
 
+def stratified_indices(labels, per_class: int, seed: int = 0, classes: int | None = None) -> torch.Tensor:
+    """Indices of a seeded, class-stratified random sample: ``per_class`` of each class, class by
+    class (the studies' samples, the stylised set). Each class's images are permuted with one
+    generator, so a larger ``per_class`` extends a smaller sample (its first ``per_class`` of each
+    class are the same)."""
+    labels = torch.as_tensor(labels)
+    classes = int(labels.max()) + 1 if classes is None else classes
+    smallest = min(int((labels == c).sum()) for c in range(classes))
+    per_class = checks.number(per_class, "per_class", 1, smallest, integer=True)
+    g = torch.Generator().manual_seed(checks.seed(seed))
+    picks = []
+    for c in range(classes):
+        members = (labels == c).nonzero().flatten()
+        picks.append(members[torch.randperm(len(members), generator=g)[:per_class]])
+    return torch.cat(picks)
+
+
 def write_subset(name: str, n: int = 1000) -> Path:
     """Write the bundled subset of ``name`` from the full test set (maintainers)."""
     ts = tensors(name, "test")

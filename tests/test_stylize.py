@@ -1,4 +1,4 @@
-"""Neural style transfer (Gatys et al.) on the zoo's CIFAR CNN features."""
+"""Neural style transfer (Gatys et al.) on the features of a robust CIFAR CNN of the zoo."""
 import pytest
 import torch
 
@@ -66,16 +66,50 @@ def test_grey_images_are_refused():
         S.stylize(torch.rand(1, 1, 32, 32), "brick", 0.5)
 
 
-def test_precomputed_subset_matches_stylize(x):
-    assert torch.equal(S.subset(0.0, 4), x)
+def test_a_list_of_styles_is_one_per_image(x):
+    styles = ["brick", "hubble_deep_field", "grass", "immunohistochemistry"]
+    both = S.stylize(x, styles, strength=0.5, steps=5)
+    for i, st in enumerate(styles):
+        assert (S.stylize(x[i:i + 1], st, strength=0.5, steps=5) - both[i:i + 1]).abs().mean() < 1e-4
+    with pytest.raises(ValueError, match=r"one style per image \(4\), got 2"):
+        S.stylize(x, ["brick", "grass"], strength=0.5)
+    with pytest.raises(ValueError, match="style"):
+        S.stylize(x, ["brick", "grass", "grass", "marble"], strength=0.5)
+
+
+def test_the_feature_model_is_a_choice_and_changes_the_result(x):
+    robust = S.stylize(x, "brick", strength=0.75, steps=10)
+    standard = S.stylize(x, "brick", strength=0.75, steps=10, feature_model="cifar_gap_cnn")
+    assert (robust - standard).abs().mean() > 1 / 255
+    with pytest.raises(ValueError, match="feature_model"):
+        S.stylize(x, "brick", feature_model="cifar_resnet8")
+
+
+def test_the_colour_textures_have_colour_and_keep_their_aspect():
+    for name in ("immunohistochemistry", "hubble_deep_field"):
+        t = S.texture(name, size=32)[0]
+        assert t.shape == (3, 32, 32) and (t.amax(0) - t.amin(0)).amax() > 0.1   # some pixels are coloured
+    for name in ("brick", "grass", "gravel"):
+        t = S.texture(name, size=32)[0]
+        assert torch.equal(t[0], t[1]) and torch.equal(t[1], t[2])
+
+
+def test_the_stylised_set_is_a_stratified_random_sample_stored_as_made():
+    info = S.subset_info()
+    assert info["feature_model"] == S.FEATURE_MODEL and info["steps"] == 60 and info["seed"] == 0
+    xo, yo = S.originals()
+    assert len(yo) == 10 * S.SUBSET_PER_CLASS and torch.bincount(yo, minlength=10).tolist() == [S.SUBSET_PER_CLASS] * 10
+    assert len(set(yo[:20].tolist())) >= 5      # stored in a random order, not class by class
+    assert torch.equal(S.subset(0.0, 4), xo[:4])
     for s in S.SUBSET_STRENGTHS:
         xs = S.subset(s, 4)
-        assert xs.shape == x.shape and 0 <= xs.min() and xs.max() <= 1
-    # the stored file is what stylize() gives (the first batch was optimised with seed 0)
-    again = S.stylize(x, "random", strength=0.5, steps=60, seed=0)
-    stored = S.subset(0.5, 4)
-    assert (again - stored).abs().mean() < 2 / 255
-    assert S.subset_styles(4) == [S.STYLES[i] for i in torch.randint(
-        3, (4,), generator=torch.Generator().manual_seed(0)).tolist()]
+        assert xs.shape == (4, 3, 32, 32) and 0 <= xs.min() and xs.max() <= 1
+    gen = torch.Generator().manual_seed(0)
+    assert S.subset_styles() == [S.STYLES[i] for i in torch.randint(len(S.STYLES), (len(yo),), generator=gen).tolist()]
+    # the stored images are what stylize() gives (each image is optimised on its own loss)
+    again = S.stylize(xo[:4], S.subset_styles(4), strength=0.5, steps=60)
+    assert (again - S.subset(0.5, 4)).abs().mean() < 2 / 255
     with pytest.raises(ValueError, match="strength=0.3 was not precomputed"):
         S.subset(0.3)
+    with pytest.raises(ValueError, match="n"):
+        S.originals(10_000)

@@ -11,22 +11,7 @@ import torch
 
 from .. import attacks, data, interpret, metrics, report, transforms, zoo
 from ..core import checks
-
-
-def stratified_indices(labels: torch.Tensor, per_class: int, seed: int = 0, classes: int | None = None) -> torch.Tensor:
-    """Indices of a seeded, class-stratified random sample: ``per_class`` of each class, class by
-    class (chapters 4 and 6). Each class's images are permuted with one generator, so a larger
-    ``per_class`` extends a smaller sample (its first ``per_class`` of each class are the same)."""
-    labels = torch.as_tensor(labels)
-    classes = int(labels.max()) + 1 if classes is None else classes
-    smallest = min(int((labels == c).sum()) for c in range(classes))
-    per_class = checks.number(per_class, "per_class", 1, smallest, integer=True)
-    g = torch.Generator().manual_seed(checks.seed(seed))
-    picks = []
-    for c in range(classes):
-        members = (labels == c).nonzero().flatten()
-        picks.append(members[torch.randperm(len(members), generator=g)[:per_class]])
-    return torch.cat(picks)
+from ..data import stratified_indices  # noqa: F401 - the studies' name for it (chapters 1, 2, 5, 6)
 
 
 def random_targets(y: torch.Tensor, seed: int = 0, classes: int = 10) -> torch.Tensor:

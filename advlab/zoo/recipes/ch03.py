@@ -40,3 +40,18 @@ RECIPES["cifar_resnet8_fgsm8"] = dict(
                 "step 1.25 eps (Wong et al. 2020), eps ramped over the first 2 of 8 epochs",
     adversarial={"attack": "fgsm", "norm": "linf", "eps": 8 / 255, "steps": 1, "alpha": 10 / 255,
                  "random_start": True, "ramp_epochs": 2})
+
+# The feature network of the stylised set (advlab.stylize): none of the six evaluated models, of
+# another architecture (chapter 1's VGG-style CNN), adversarially trained, since a robust network's
+# features make a more perceptual style transfer than a standard one's high-frequency speckle.
+RECIPES["cifar_gap_cnn_pgd_l2"] = {
+    "description": "VGG-style CNN (as cifar_gap_cnn), PGD-2 adversarial training at L2 eps = 0.5 (step 0.3), "
+                   "eps ramped over the first epoch of 5: the feature network of the stylised set",
+    "kind": "classifier", "objective": "pgd_at",
+    "arch": "gap_cnn", "arch_kwargs": {"pool": "max"},
+    "dataset": "cifar10", "epochs": 5, "batch_size": 128, "seed": 0,
+    "optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4, "schedule": "onecycle",
+    "label_smoothing": 0.0, "augment": "crop_flip",
+    "adversarial": {"attack": "pgd", "norm": "l2", "eps": 0.5, "steps": 2, "alpha": 0.3, "ramp_epochs": 1},
+    "robust_eval": _PGD20,
+}
