@@ -4,6 +4,8 @@ adversarially trained (PGD L∞ and L2, FGSM with random start).
 Every model is evaluated with the same yardstick, PGD-20 L∞ 8/255, on the first 1,000 test images.
 """
 
+from .ch01 import RECIPES as CH01
+
 _PGD20 = {"attack": "pgd", "norm": "linf", "eps": 8 / 255, "steps": 20, "alpha": 2 / 255, "n": 1000}
 
 RECIPES = {
@@ -44,14 +46,9 @@ RECIPES["cifar_resnet8_fgsm8"] = dict(
 # The feature network of the stylised set (advlab.stylize): none of the six evaluated models, of
 # another architecture (chapter 1's VGG-style CNN), adversarially trained, since a robust network's
 # features make a more perceptual style transfer than a standard one's high-frequency speckle.
-RECIPES["cifar_gap_cnn_pgd_l2"] = {
-    "description": "VGG-style CNN (as cifar_gap_cnn), PGD-2 adversarial training at L2 eps = 0.5 (step 0.3), "
-                   "eps ramped over the first epoch of 5: the feature network of the stylised set",
-    "kind": "classifier", "objective": "pgd_at",
-    "arch": "gap_cnn", "arch_kwargs": {"pool": "max"},
-    "dataset": "cifar10", "epochs": 5, "batch_size": 128, "seed": 0,
-    "optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4, "schedule": "onecycle",
-    "label_smoothing": 0.0, "augment": "crop_flip",
-    "adversarial": {"attack": "pgd", "norm": "l2", "eps": 0.5, "steps": 2, "alpha": 0.3, "ramp_epochs": 1},
-    "robust_eval": _PGD20,
-}
+RECIPES["cifar_gap_cnn_pgd_l2"] = dict(
+    CH01["cifar_gap_cnn"], objective="pgd_at", epochs=5, label_smoothing=0.0,
+    description="VGG-style CNN (as cifar_gap_cnn), PGD-2 adversarial training at L2 eps = 0.5 (step 0.3), "
+                "eps ramped over the first epoch of 5: the feature network of the stylised set",
+    adversarial={"attack": "pgd", "norm": "l2", "eps": 0.5, "steps": 2, "alpha": 0.3, "ramp_epochs": 1},
+    robust_eval=_PGD20)
