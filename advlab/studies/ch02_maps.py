@@ -206,6 +206,12 @@ def _claim_verdicts(outcomes: dict, key, tolerance: float) -> list:
     return out
 
 
+def _seminar_mean(label: str) -> float:
+    """The seminar's mean accuracy (%) of the model matching our head ``label`` under its six
+    iterative settings (BIM, PGD, MIM at ε = 2 and 8)."""
+    return sum(SEMINAR[SEMINAR_MATCH[label]][3:]) / 6
+
+
 def _per_seed_verdicts(outcomes: dict, n_seeds: int, tolerance: float) -> list:
     """:func:`_claim_verdicts` of the worst case, each training seed on its own."""
     k = len(STRONG_EPS)   # the worst case's columns: seed by seed, each ε of STRONG_EPS
@@ -231,8 +237,7 @@ def ranking(record: dict, tolerance: float = TOLERANCE) -> tuple[report.Table, r
     means = report.Table(["model", f"seminar (CUB-12, {SEMINAR_N} images)",
                           *[f"ours, seed {s} ({n} images)" for s in seeds], "ours, worst case (APGD), seeds pooled"])
     for label, v in o.items():
-        seminar = SEMINAR[SEMINAR_MATCH[label]]
-        means.add(label, f"{sum(seminar[3:]) / 6:.1f}", *[report.from_outcomes(v["by seed"][s]) for s in seeds],
+        means.add(label, f"{_seminar_mean(label):.1f}", *[report.from_outcomes(v["by seed"][s]) for s in seeds],
                   report.from_outcomes(v["worst"]))
     pooled = _claim_verdicts(o, lambda v: v["seminar"], tolerance)
     worst = _claim_verdicts(o, lambda v: v["worst"], tolerance)
@@ -318,14 +323,13 @@ def ranking_reading(record: dict, tolerance: float = TOLERANCE) -> str:
                  if readings == {"PGD-10 adequate"} else "PGD-10 overstated the robustness of some head"
                  if "PGD-10 weak" in readings else "the sample cannot say whether that is within ±3 points")
     kept = ", ".join(f"{label} {r}" for label, r in worst_rate.items())
-    others = [v for k, v in head_means.items() if k != "attention pooling"]
-    lead = 100 * (head_means["attention pooling"] - max(others))
-    seminar_lead = [SEMINAR[SEMINAR_MATCH["attention pooling"]], *[SEMINAR[SEMINAR_MATCH[k]] for k in MODELS
-                                                                   if k != "attention pooling"]]
-    low, high = (sum(seminar_lead[0][3:]) - sum(v[3:]) for v in sorted(seminar_lead[1:], key=lambda v: -sum(v[3:])))
-    gap = (f"The seminar's gap (attention pooling {low / 6:.0f} to {high / 6:.0f} points above the other two) is "
-           + ("here too." if lead >= low / 6 else f"not here: attention pooling's mean is {lead:+.1f} points from the "
-                                                   "best other head's."))
+    others = [label for label in MODELS if label != "attention pooling"]
+    lead = 100 * (head_means["attention pooling"] - max(head_means[k] for k in others))
+    gaps = sorted(_seminar_mean("attention pooling") - _seminar_mean(k) for k in others)
+    low, high = gaps[0], gaps[-1]
+    gap = (f"The seminar's gap (attention pooling {low:.0f} to {high:.0f} points above the other two) is "
+           + ("here too." if lead >= low else f"not here: attention pooling's mean is {lead:+.1f} points from the "
+                                              "best other head's."))
     per_seed = _per_seed_verdicts(o, len(seeds), tolerance)
     split = []
     for i, (claim, tests_w, w) in enumerate(worst):
