@@ -325,15 +325,20 @@ class Panel:
         """The background thread's copy of ``obj``: every module in it pauses before its forward
         pass while a callback waits for or holds the lock (or a cell runs), and raises ``_Stale``
         once the panel shows another picture than the one the job computes for."""
-        import torch
         if id(obj) not in self._twins:
             twin = copy.deepcopy(obj)
-            modules = [twin] if isinstance(twin, torch.nn.Module) else \
-                [v for v in vars(twin).values() if isinstance(v, torch.nn.Module)]
-            for m in modules:
+            for m in self._modules_of(twin):
                 m.register_forward_pre_hook(lambda *_: self._pause())
             self._twins[id(obj)] = (obj, twin)  # obj kept: its id stays its own
         return self._twins[id(obj)][1]
+
+    @staticmethod
+    def _modules_of(obj) -> list:
+        """``obj`` if it is a module, else its attributes that are (an interpreter's model)."""
+        import torch
+        if isinstance(obj, torch.nn.Module):
+            return [obj]
+        return [v for v in vars(obj).values() if isinstance(v, torch.nn.Module)] if hasattr(obj, "__dict__") else []
 
     def _models(self) -> list:
         """The models the panel computes with: its attributes that are modules, or dicts, lists or
@@ -342,18 +347,14 @@ class Panel:
         found: dict = {}
 
         def add(value, depth):
-            if isinstance(value, torch.nn.Module):
-                found[id(value)] = value
+            if isinstance(value, torch.nn.Module) or (depth and not isinstance(value, (dict, list, tuple, type))):
+                found.update((id(m), m) for m in self._modules_of(value))
             elif depth and isinstance(value, dict):
                 for v in value.values():
                     add(v, depth - 1)
             elif depth and isinstance(value, (list, tuple)):
                 for v in value:
                     add(v, depth - 1)
-            elif depth and hasattr(value, "__dict__") and not isinstance(value, type):
-                for v in vars(value).values():
-                    if isinstance(v, torch.nn.Module):
-                        add(v, 0)
         for v in vars(self).values():
             if v is not self and not isinstance(v, (Renderer, threading.Thread)):
                 add(v, 2)
