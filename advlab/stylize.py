@@ -206,8 +206,11 @@ def subset(strength: float, n: int | None = None) -> torch.Tensor:
 
 
 def subset_styles(n: int | None = None) -> list[str]:
-    """The style drawn for each image of the stylised set."""
-    return [STYLES[i] for i in _read("styles", n)]
+    """The style drawn for each image of the stylised set (named as the file names them)."""
+    import numpy as np
+    with np.load(_subset_path()) as f:
+        names = [str(s) for s in f["style_names"]]
+    return [names[i] for i in _read("styles", n)]
 
 
 def subset_info() -> dict:
